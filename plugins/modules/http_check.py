@@ -1,0 +1,480 @@
+#!/usr/bin/python
+# Copyright: clusterswap contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""http_check: read-only HTTP checks from a chosen source address, with bounded retries."""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import ssl
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+from ansible.module_utils.basic import AnsibleModule
+
+DOCUMENTATION = r"""
+---
+module: http_check
+short_description: Check HTTP endpoints from a chosen source address, with bounded retries
+description:
+  - Sends an HTTP request (C(GET) by default) to a URL and checks the response status and, optionally,
+    that the body contains a text.
+  - Can bind the client socket to a given O(source_address) before connecting, so that a check can be made
+    "from the office" (the maintenance server lets office source addresses through) or from any other
+    address of the machine that runs the module. M(ansible.builtin.uri) cannot do this.
+  - Can send a different C(Host) header from the host in the URL (O(host_header)), to check one virtual host
+    through an IP address, such as an Elastic IP.
+  - Several checks can be made in one call with O(checks); every failing check is reported at once, not only
+    the first one.
+  - Redirects are not followed; the status of the first response is what is checked.
+  - The module only reads, so it always reports C(changed=false) and really runs in check mode.
+  - "Meant to run on the controller (C(delegate_to: localhost)), where the addresses to check from live."
+version_added: "1.0.0"
+author:
+  - clusterswap contributors
+options:
+  url:
+    description:
+      - The URL to request, C(http://) or C(https://). The host may be an IP address.
+      - Mutually exclusive with O(checks); one of them is required.
+    type: str
+  checks:
+    description:
+      - A list of checks made in one call. Each item takes the same options as the single check
+        (O(url), O(source_address), O(host_header), O(method), O(status), O(text), O(headers))
+        plus a O(checks[].name).
+      - Options given at the top level are the defaults for every item.
+      - All checks are tried in each round; the checks that failed are retried after O(delay),
+        up to O(retries) times; then every check that still fails is reported.
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: A name for the check, used in the results and the failure message. Defaults to the URL.
+        type: str
+      url:
+        description: The URL to request.
+        type: str
+        required: true
+      source_address:
+        description: The local address to bind the client socket to. Defaults to the top-level one.
+        type: str
+      host_header:
+        description: The C(Host) header to send. Defaults to the top-level O(host_header).
+        type: str
+      method:
+        description: The HTTP method. Defaults to the top-level O(method).
+        type: str
+      status:
+        description: The accepted status codes. Defaults to the top-level O(status).
+        type: list
+        elements: int
+      text:
+        description: A text the body must contain. Defaults to the top-level O(text).
+        type: str
+      headers:
+        description: Extra request headers, merged over the top-level O(headers).
+        type: dict
+  source_address:
+    description:
+      - The local IP address to bind the client socket to before connecting, for example an office address
+        C(127.10.0.5) in the lab. It must be an address of the machine the module runs on.
+      - When not set, the operating system chooses.
+    type: str
+  host_header:
+    description: The C(Host) header to send instead of the host part of the URL (also used for TLS SNI).
+    type: str
+  method:
+    description: The HTTP method.
+    type: str
+    default: GET
+  status:
+    description: The status codes that count as success.
+    type: list
+    elements: int
+    default: [200]
+  text:
+    description: A text the response body must contain (case-sensitive substring); not checked when not set.
+    type: str
+  headers:
+    description: Extra request headers.
+    type: dict
+    default: {}
+  retries:
+    description:
+      - How many times to retry a failing check after the first attempt (0 to 300).
+    type: int
+    default: 0
+  delay:
+    description: Seconds to wait between rounds of retries (0 to 300).
+    type: float
+    default: 1.0
+  timeout:
+    description: Seconds allowed for one attempt to connect and read the response (more than 0, at most 300).
+    type: float
+    default: 5.0
+  validate_certs:
+    description: Whether to validate TLS certificates for C(https://) URLs.
+    type: bool
+    default: true
+  body_excerpt_length:
+    description: How many characters of the body to return in the results (0 to 65536).
+    type: int
+    default: 500
+notes:
+  - The whole body, up to 1 MiB, is searched for O(text); only the excerpt is returned.
+  - Worst-case duration is bounded by
+    (O(retries) + 1) x number of checks x O(timeout) + O(retries) x O(delay).
+seealso:
+  - module: ansible.builtin.uri
+  - module: ansible.builtin.wait_for
+"""
+
+EXAMPLES = r"""
+- name: "2.3 | Maintenance | A normal client gets the maintenance page through the EIP"
+  http_check:
+    url: "http://{{ item }}/"
+    host_header: www.pythonanywhere.com
+    status: [503]
+    text: "down for maintenance"
+    retries: 10
+    delay: 2
+  loop: "{{ maintenance_mode_verify_eips }}"
+  delegate_to: localhost
+
+- name: "5.1 | Office check | Every office check through the bypass, all failures reported at once"
+  http_check:
+    source_address: 127.10.0.5
+    retries: 3
+    checks:
+      - name: front page
+        url: http://127.100.0.1/
+        host_header: www.pythonanywhere.com
+        text: PythonAnywhere
+      - name: login page
+        url: http://127.100.0.1/login/
+        host_header: www.pythonanywhere.com
+        status: [200, 302]
+  delegate_to: localhost
+  register: office
+
+- name: Read the Retry-After header of a 503
+  http_check:
+    url: http://127.100.0.1/
+    status: [503]
+  delegate_to: localhost
+  register: page
+# page.retry_after == "600"
+"""
+
+RETURN = r"""
+url:
+  description: The URL checked (single-check form only).
+  returned: when O(url) is given
+  type: str
+  sample: http://127.100.0.1/
+ok:
+  description: Whether the check (single form) or every check (O(checks) form) passed.
+  returned: always
+  type: bool
+  sample: true
+status:
+  description: The HTTP status of the last attempt; null when no response was received.
+  returned: when O(url) is given
+  type: int
+  sample: 503
+headers:
+  description: The response headers of the last attempt, names in lower case.
+  returned: when O(url) is given
+  type: dict
+  sample: {"retry-after": "600", "content-type": "text/html"}
+retry_after:
+  description: The C(Retry-After) response header, or null.
+  returned: when O(url) is given
+  type: str
+  sample: "600"
+body:
+  description: The first O(body_excerpt_length) characters of the response body.
+  returned: when O(url) is given
+  type: str
+  sample: "<html><head><title>Down for maintenance</title>"
+elapsed:
+  description: Seconds the last attempt took.
+  returned: when O(url) is given
+  type: float
+  sample: 0.004
+attempts:
+  description: How many attempts were made.
+  returned: when O(url) is given
+  type: int
+  sample: 1
+error:
+  description: Why the last attempt failed (connection error, wrong status, missing text), or null.
+  returned: when O(url) is given
+  type: str
+  sample: "status 503, expected one of [200]"
+results:
+  description: One entry per check, in the order given, with the same keys as the single form plus C(name).
+  returned: when O(checks) is given
+  type: list
+  elements: dict
+  sample: [{"name": "front page", "url": "http://127.100.0.1/", "ok": true, "status": 200}]
+failed_checks:
+  description: The names of the checks that failed after all retries.
+  returned: when O(checks) is given
+  type: list
+  elements: str
+  sample: ["login page"]
+elapsed_total:
+  description: Seconds the whole call took, retries and delays included.
+  returned: always
+  type: float
+  sample: 0.02
+"""
+
+
+MAX_BODY_BYTES = 1024 * 1024
+LIMITS = {"retries": (0, 300), "delay": (0, 300), "body_excerpt_length": (0, 65536)}
+CHECK_KEYS = ("url", "source_address", "host_header", "method", "status", "text", "headers")
+
+
+def check_bounds(params: dict[str, Any]) -> list[str]:
+    """Return one message per option outside its allowed range."""
+    errors = []
+    for key, (low, high) in LIMITS.items():
+        if not low <= params[key] <= high:
+            errors.append(f"{key} must be between {low} and {high}, got {params[key]}")
+    if not 0 < params["timeout"] <= 300:
+        errors.append(f"timeout must be more than 0 and at most 300, got {params['timeout']}")
+    return errors
+
+
+def build_checks(params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Turn the module parameters into a list of fully specified checks (top-level values are defaults)."""
+    items = [{"url": params["url"]}] if params.get("url") else params.get("checks") or []
+    checks = []
+    for item in items:
+        check = {key: item.get(key) if item.get(key) is not None else params.get(key) for key in CHECK_KEYS}
+        check["headers"] = {**(params.get("headers") or {}), **(item.get("headers") or {})}
+        check["name"] = item.get("name") or check["url"]
+        checks.append(check)
+    return checks
+
+
+def _connection(
+    check: dict[str, Any], timeout: float, validate_certs: bool
+) -> tuple[http.client.HTTPConnection, str]:
+    parts = urlsplit(check["url"])
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"unsupported URL {check['url']!r}: need http:// or https:// and a host")
+    source = (check["source_address"], 0) if check["source_address"] else None
+    path = parts.path or "/"
+    if parts.query:
+        path = f"{path}?{parts.query}"
+    if parts.scheme == "https":
+        context = ssl.create_default_context()
+        if not validate_certs:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        sni = check["host_header"].split(":")[0] if check["host_header"] else parts.hostname
+        conn: http.client.HTTPConnection = _SNIConnection(
+            parts.hostname,
+            parts.port or 443,
+            timeout=timeout,
+            source_address=source,
+            context=context,
+            sni=sni,
+        )
+    else:
+        conn = http.client.HTTPConnection(
+            parts.hostname, parts.port or 80, timeout=timeout, source_address=source
+        )
+    return conn, path
+
+
+class _SNIConnection(http.client.HTTPSConnection):
+    """HTTPS whose TLS server name (SNI, certificate check) follows the Host header, not the address."""
+
+    def __init__(self, *args: Any, context: ssl.SSLContext, sni: str, **kwargs: Any) -> None:
+        super().__init__(*args, context=context, **kwargs)
+        self._tls_context = context
+        self._sni = sni
+
+    def connect(self) -> None:
+        http.client.HTTPConnection.connect(self)
+        self.sock = self._tls_context.wrap_socket(self.sock, server_hostname=self._sni)
+
+
+def attempt(check: dict[str, Any], timeout: float, validate_certs: bool, excerpt: int) -> dict[str, Any]:
+    """Make one request for a check and judge the response. Never raises for network errors."""
+    result: dict[str, Any] = {
+        "name": check["name"],
+        "url": check["url"],
+        "source_address": check["source_address"],
+        "status": None,
+        "headers": {},
+        "retry_after": None,
+        "body": "",
+        "error": None,
+        "ok": False,
+    }
+    started = time.monotonic()
+    conn = None
+    try:
+        conn, path = _connection(check, timeout, validate_certs)
+        headers = dict(check["headers"])
+        if check["host_header"]:
+            headers["Host"] = check["host_header"]
+        conn.request(check["method"] or "GET", path, headers=headers)
+        response = conn.getresponse()
+        raw = response.read(MAX_BODY_BYTES)
+        result["status"] = response.status
+        collected: dict[str, str] = {}
+        for name, value in response.getheaders():
+            key = name.lower()
+            collected[key] = f"{collected[key]}, {value}" if key in collected else value
+        result["headers"] = collected
+        result["retry_after"] = collected.get("retry-after")
+        charset = response.headers.get_content_charset() or "utf-8"
+        body = raw.decode(charset, errors="replace")
+        result["body"] = body[:excerpt]
+        result["error"] = judge(check, response.status, body)
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        result["error"] = describe_error(check, exc)
+    finally:
+        if conn is not None:
+            conn.close()
+    result["elapsed"] = round(time.monotonic() - started, 4)
+    result["ok"] = result["error"] is None
+    return result
+
+
+def judge(check: dict[str, Any], status: int, body: str) -> str | None:
+    """Return why a response fails the check, or None when it passes."""
+    problems = []
+    if status not in check["status"]:
+        problems.append(f"status {status}, expected one of {check['status']}")
+    if check["text"] and check["text"] not in body:
+        problems.append(f"text {check['text']!r} not in body")
+    return "; ".join(problems) or None
+
+
+def describe_error(check: dict[str, Any], exc: BaseException) -> str:
+    if isinstance(exc, socket.timeout | TimeoutError):
+        return f"timed out: {exc}"
+    if isinstance(exc, OSError) and exc.errno == 99 and check["source_address"]:
+        source = check["source_address"]
+        return f"cannot bind source address {source}: it is not an address of this machine ({exc})"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def run_checks(
+    checks: list[dict[str, Any]],
+    retries: int,
+    delay: float,
+    timeout: float,
+    validate_certs: bool = True,
+    excerpt: int = 500,
+    sleep: Any = time.sleep,
+) -> list[dict[str, Any]]:
+    """Run every check; retry the failing ones in rounds; return the last result of each, in order."""
+    results: list[dict[str, Any] | None] = [None] * len(checks)
+    attempts = [0] * len(checks)
+    pending = list(range(len(checks)))
+    for round_number in range(retries + 1):
+        if round_number:
+            sleep(delay)
+        still_failing = []
+        for index in pending:
+            attempts[index] += 1
+            outcome = attempt(checks[index], timeout, validate_certs, excerpt)
+            outcome["attempts"] = attempts[index]
+            results[index] = outcome
+            if not outcome["ok"]:
+                still_failing.append(index)
+        pending = still_failing
+        if not pending:
+            break
+    return [r for r in results if r is not None]
+
+
+def failure_message(results: list[dict[str, Any]]) -> str:
+    failed = [r for r in results if not r["ok"]]
+    lines = [f"{len(failed)} of {len(results)} HTTP check(s) failed:"]
+    for r in failed:
+        source = f" from {r['source_address']}" if r["source_address"] else ""
+        lines.append(f"- {r['name']} ({r['url']}{source}): {r['error']} after {r['attempts']} attempt(s)")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    check_spec = dict(
+        name=dict(type="str"),
+        url=dict(type="str", required=True),
+        source_address=dict(type="str"),
+        host_header=dict(type="str"),
+        method=dict(type="str"),
+        status=dict(type="list", elements="int"),
+        text=dict(type="str"),
+        headers=dict(type="dict"),
+    )
+    module = AnsibleModule(
+        argument_spec=dict(
+            url=dict(type="str"),
+            checks=dict(type="list", elements="dict", options=check_spec),
+            source_address=dict(type="str"),
+            host_header=dict(type="str"),
+            method=dict(type="str", default="GET"),
+            status=dict(type="list", elements="int", default=[200]),
+            text=dict(type="str"),
+            headers=dict(type="dict", default={}),
+            retries=dict(type="int", default=0),
+            delay=dict(type="float", default=1.0),
+            timeout=dict(type="float", default=5.0),
+            validate_certs=dict(type="bool", default=True),
+            body_excerpt_length=dict(type="int", default=500),
+        ),
+        mutually_exclusive=[("url", "checks")],
+        required_one_of=[("url", "checks")],
+        supports_check_mode=True,
+    )
+    params = module.params
+    errors = check_bounds(params)
+    if errors:
+        module.fail_json(msg="; ".join(errors))
+    checks = build_checks(params)
+    if not checks:
+        module.fail_json(msg="checks is empty: give at least one check")
+
+    started = time.monotonic()
+    results = run_checks(
+        checks,
+        retries=params["retries"],
+        delay=params["delay"],
+        timeout=params["timeout"],
+        validate_certs=params["validate_certs"],
+        excerpt=params["body_excerpt_length"],
+    )
+    ok = all(r["ok"] for r in results)
+    output: dict[str, Any] = {
+        "changed": False,
+        "ok": ok,
+        "elapsed_total": round(time.monotonic() - started, 4),
+    }
+    if params.get("url"):
+        single = dict(results[0])
+        single.pop("name")
+        single.pop("source_address")
+        output.update(single)
+    else:
+        output["results"] = results
+        output["failed_checks"] = [r["name"] for r in results if not r["ok"]]
+    if ok:
+        module.exit_json(**output)
+    module.fail_json(msg=failure_message(results), **output)
+
+
+if __name__ == "__main__":
+    main()

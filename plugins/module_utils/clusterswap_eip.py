@@ -1,0 +1,392 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Code shared by the clusterswap EIP modules (eip_quota_info, eip_move_to_vpc, eip_associate).
+
+One piece of code for one job:
+- ``describe_addresses``: the one DescribeAddresses call a module makes for its whole list;
+- ``describe_moving_addresses``: the one DescribeMovingAddresses call per poll;
+- ``wait_until``: the one bounded, progress-reporting wait;
+- ``aws_error`` / ``format_aws_error``: the one error format (EIP, AWS error code, AWS message);
+- ``eip_quotas``: Classic and VPC limits, used and free (DescribeAccountAttributes + Service Quotas);
+- ``dry_run``: the DryRun permission check every module makes before its first change.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing botocore
+    import botocore.exceptions
+
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+
+VPC_EIP_QUOTA_CODE = "L-0263D0A3"
+VPC_EIP_QUOTA_NAME = "EC2-VPC Elastic IPs"
+CLASSIC = "standard"
+VPC = "vpc"
+MOVING_TO_VPC = "movingToVpc"
+RESTORING_TO_CLASSIC = "restoringToClassic"
+
+# Throttling (RequestLimitExceeded, Throttling, ...) is retried with jittered exponential backoff.
+RETRY_DECORATOR = AWSRetry.jittered_backoff(retries=8, delay=1, backoff=2.0, max_delay=20)
+
+
+class AwsCallError(Exception):
+    """An AWS call failed; carries the subject (an EIP) and the AWS error code."""
+
+    def __init__(self, action: str, subject: str, code: str, message: str) -> None:
+        self.action = action
+        self.subject = subject
+        self.code = code
+        self.aws_message = message
+        super().__init__(format_aws_error(action, subject, code, message))
+
+
+@dataclass(frozen=True)
+class Eip:
+    """An Elastic IP as DescribeAddresses shows it."""
+
+    public_ip: str
+    domain: str
+    allocation_id: str | None = None
+    association_id: str | None = None
+    instance_id: str | None = None
+    network_interface_id: str | None = None
+    private_ip_address: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def associated(self) -> bool:
+        return bool(self.instance_id or self.network_interface_id)
+
+    @property
+    def name(self) -> str | None:
+        return self.tags.get("Name")
+
+    def state(self) -> dict[str, Any]:
+        """What --diff shows for this EIP."""
+        return {"domain": self.domain, "instance_id": self.instance_id or None}
+
+    def to_result(self) -> dict[str, Any]:
+        return {
+            "public_ip": self.public_ip,
+            "allocation_id": self.allocation_id,
+            "domain": self.domain,
+            "association_id": self.association_id,
+            "instance_id": self.instance_id or None,
+            "network_interface_id": self.network_interface_id,
+            "name": self.name,
+        }
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def aws_error(exc: BaseException) -> tuple[str, str]:
+    """(code, message) of a botocore error, or of any other exception."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict) and "Error" in response:
+        error = response["Error"]
+        return str(error.get("Code", "Unknown")), str(error.get("Message", ""))
+    return type(exc).__name__, str(exc)
+
+
+def format_aws_error(action: str, subject: str, code: str, message: str) -> str:
+    """The one error format: what was being done, to which EIP, and what AWS answered."""
+    return f"{action} {subject}: {code}: {message}".rstrip(": ")
+
+
+def call(client: Any, operation: str, subject: str, action: str, **kwargs: Any) -> dict[str, Any]:
+    """Call an EC2 operation with throttling retries; raise AwsCallError naming the subject."""
+    try:
+        return getattr(client, operation)(aws_retry=True, **kwargs)
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+        code, message = aws_error(exc)
+        raise AwsCallError(action, subject, code, message) from exc
+
+
+# --------------------------------------------------------------------------- clients and input
+
+
+def ec2_client(module: Any) -> Any:
+    return module.client("ec2", retry_decorator=RETRY_DECORATOR)
+
+
+def malformed_ips(public_ips: Iterable[str]) -> list[str]:
+    """Problems for every address that is not an IPv4 address."""
+    problems = []
+    for ip in public_ips:
+        try:
+            ipaddress.IPv4Address(str(ip))
+        except ValueError:
+            problems.append(f"{ip!r} is not a valid IPv4 address")
+    return problems
+
+
+def duplicates(values: Iterable[str]) -> list[str]:
+    seen: set[str] = set()
+    dup: list[str] = []
+    for value in values:
+        if value in seen and value not in dup:
+            dup.append(value)
+        seen.add(value)
+    return dup
+
+
+def not_found_message(ip: str, region: str | None) -> str:
+    return (
+        f"{ip}: no Elastic IP with this address in region {region} for this account "
+        "(InvalidAddress.NotFound): is it in another region, or released?"
+    )
+
+
+# --------------------------------------------------------------------------- describing
+
+
+def _eip_from_aws(raw: dict[str, Any]) -> Eip:
+    return Eip(
+        public_ip=raw["PublicIp"],
+        domain=raw.get("Domain", CLASSIC),
+        allocation_id=raw.get("AllocationId"),
+        association_id=raw.get("AssociationId"),
+        instance_id=raw.get("InstanceId") or None,
+        network_interface_id=raw.get("NetworkInterfaceId"),
+        private_ip_address=raw.get("PrivateIpAddress"),
+        tags={t["Key"]: t["Value"] for t in raw.get("Tags", [])},
+    )
+
+
+def describe_addresses(client: Any) -> dict[str, Eip]:
+    """Every EIP of the region, by public IP: one DescribeAddresses call whatever the list's length.
+
+    Describing the whole region (DescribeAddresses is not paginated) instead of filtering by the list
+    means an unknown address is reported by name instead of failing the whole call, and the same answer
+    gives the Classic and VPC usage counts the quota check needs.
+    """
+    answer = call(client, "describe_addresses", "the region's Elastic IPs", "DescribeAddresses for")
+    return {raw["PublicIp"]: _eip_from_aws(raw) for raw in answer.get("Addresses", [])}
+
+
+def by_allocation_id(addresses: dict[str, Eip]) -> dict[str, Eip]:
+    return {eip.allocation_id: eip for eip in addresses.values() if eip.allocation_id}
+
+
+def describe_moving_addresses(client: Any) -> dict[str, str]:
+    """Public IP -> MoveStatus (movingToVpc | restoringToClassic) of every address still moving."""
+    moving: dict[str, str] = {}
+    kwargs: dict[str, Any] = {}
+    while True:
+        answer = call(
+            client, "describe_moving_addresses", "moving Elastic IPs", "DescribeMovingAddresses for", **kwargs
+        )
+        for status in answer.get("MovingAddressStatuses", []):
+            moving[status["PublicIp"]] = status.get("MoveStatus", MOVING_TO_VPC)
+        token = answer.get("NextToken")
+        if not token:
+            return moving
+        kwargs["NextToken"] = token
+
+
+def describe_targets(client: Any, instance_ids: list[str], eni_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Instance or ENI id -> {vpc_id, state, name}.
+
+    One DescribeInstances and one DescribeNetworkInterfaces for the whole list.
+    """
+    targets: dict[str, dict[str, Any]] = {}
+    if instance_ids:
+        kwargs: dict[str, Any] = {"Filters": [{"Name": "instance-id", "Values": sorted(set(instance_ids))}]}
+        while True:
+            answer = call(client, "describe_instances", "target instances", "DescribeInstances for", **kwargs)
+            for reservation in answer.get("Reservations", []):
+                for inst in reservation.get("Instances", []):
+                    targets[inst["InstanceId"]] = {
+                        "vpc_id": inst.get("VpcId") or None,
+                        "state": inst.get("State", {}).get("Name"),
+                        "name": {t["Key"]: t["Value"] for t in inst.get("Tags", [])}.get("Name"),
+                    }
+            if not answer.get("NextToken"):
+                break
+            kwargs["NextToken"] = answer["NextToken"]
+    if eni_ids:
+        filters = [{"Name": "network-interface-id", "Values": sorted(set(eni_ids))}]
+        answer = call(
+            client,
+            "describe_network_interfaces",
+            "target ENIs",
+            "DescribeNetworkInterfaces for",
+            Filters=filters,
+        )
+        for eni in answer.get("NetworkInterfaces", []):
+            targets[eni["NetworkInterfaceId"]] = {
+                "vpc_id": eni.get("VpcId"),
+                "state": eni.get("Status"),
+                "name": None,
+            }
+    return targets
+
+
+# --------------------------------------------------------------------------- permission check
+
+
+def dry_run(client: Any, operation: str, subject: str, **kwargs: Any) -> str | None:
+    """Ask AWS whether ``operation`` would be allowed, changing nothing.
+
+    Returns None when AWS answers DryRunOperation (allowed), else a problem naming the EIP and the code.
+    """
+    try:
+        getattr(client, operation)(aws_retry=True, DryRun=True, **kwargs)
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+        code, message = aws_error(exc)
+        if code == "DryRunOperation":
+            return None
+        return "permission check (DryRun) " + format_aws_error(operation, subject, code, message)
+    return (
+        f"permission check (DryRun) {operation} {subject}: AWS did not answer DryRunOperation; "
+        "refusing to go on with an endpoint that may ignore DryRun"
+    )
+
+
+# --------------------------------------------------------------------------- waiting
+
+
+@dataclass
+class Progress:
+    """Progress lines of a wait: logged as they happen and returned in the module's result."""
+
+    log: Callable[[str], None]
+    lines: list[str] = field(default_factory=list)
+
+    def __call__(self, line: str) -> None:
+        self.lines.append(line)
+        self.log(line)
+
+
+def wait_until(
+    pending: Callable[[], list[str]],
+    timeout: float,
+    interval: float,
+    progress: Callable[[str], None],
+    what: str,
+    total: int,
+) -> list[str]:
+    """Poll ``pending()`` (what is still not done) until it is empty or ``timeout`` seconds have passed.
+
+    Reports progress each time the count changes. Returns what is still pending ([] when done).
+    """
+    start = time.monotonic()
+    last: int | None = None
+    while True:
+        remaining = pending()
+        elapsed = time.monotonic() - start
+        if len(remaining) != last:
+            progress(f"{what}: {total - len(remaining)}/{total} done after {elapsed:.1f}s")
+            last = len(remaining)
+        if not remaining or elapsed >= timeout:
+            return remaining
+        time.sleep(max(0.0, min(interval, timeout - elapsed)))
+
+
+# --------------------------------------------------------------------------- quotas
+
+
+def _account_attributes(client: Any) -> dict[str, int]:
+    answer = call(
+        client,
+        "describe_account_attributes",
+        "max-elastic-ips, vpc-max-elastic-ips",
+        "DescribeAccountAttributes for",
+        AttributeNames=["max-elastic-ips", "vpc-max-elastic-ips"],
+    )
+    limits = {}
+    for attr in answer.get("AccountAttributes", []):
+        values = attr.get("AttributeValues", [])
+        if values:
+            limits[attr["AttributeName"]] = int(float(values[0]["AttributeValue"]))
+    return limits
+
+
+def _service_quota(module: Any) -> tuple[int | None, str | None]:
+    """The Service Quotas value of L-0263D0A3, or (None, why it is not available)."""
+    try:
+        client = module.client("service-quotas", retry_decorator=RETRY_DECORATOR)
+        answer = client.get_service_quota(aws_retry=True, ServiceCode="ec2", QuotaCode=VPC_EIP_QUOTA_CODE)
+        return int(answer["Quota"]["Value"]), None
+    except Exception as exc:  # any failure means "not available": the EC2 attribute still answers
+        code, message = aws_error(exc)
+        return None, f"{code}: {message}"
+
+
+def _usage(addresses: dict[str, Eip], moving: dict[str, str]) -> tuple[int, int]:
+    """(classic used, vpc used); an address moving to the VPC counts against the VPC limit."""
+    vpc = sum(1 for ip, e in addresses.items() if e.domain == VPC or moving.get(ip) == MOVING_TO_VPC)
+    return len(addresses) - vpc, vpc
+
+
+def _pool(limit: int | None, used: int, source: str) -> dict[str, Any]:
+    available = None if limit is None else max(0, limit - used)
+    return {"limit": limit, "used": used, "available": available, "limit_source": source}
+
+
+def _vpc_limit(attr: int | None, quota: int | None) -> tuple[int | None, str]:
+    if attr is not None and quota is not None:
+        if attr == quota:
+            return attr, "describe_account_attributes+service_quotas"
+        return min(attr, quota), "smaller of describe_account_attributes and service_quotas"
+    if quota is not None:
+        return quota, "service_quotas"
+    return attr, "describe_account_attributes" if attr is not None else "none"
+
+
+def eip_quotas(
+    module: Any,
+    client: Any,
+    addresses: dict[str, Eip],
+    moving: dict[str, str],
+    use_service_quotas: bool = True,
+) -> dict[str, Any]:
+    """Classic and VPC limits, used and available, and where each limit came from."""
+    attrs = _account_attributes(client)
+    quota, quota_error = _service_quota(module) if use_service_quotas else (None, "not asked")
+    classic_used, vpc_used = _usage(addresses, moving)
+    vpc_limit, vpc_source = _vpc_limit(attrs.get("vpc-max-elastic-ips"), quota)
+    classic_limit = attrs.get("max-elastic-ips")
+    return {
+        "classic": _pool(
+            classic_limit, classic_used, "describe_account_attributes" if classic_limit else "none"
+        ),
+        "vpc": _pool(vpc_limit, vpc_used, vpc_source),
+        "sources": {
+            "describe_account_attributes": attrs,
+            "service_quotas": {"quota_code": VPC_EIP_QUOTA_CODE, "value": quota, "error": quota_error},
+        },
+    }
+
+
+def quota_problem(needed: int, vpc: dict[str, Any], region: str | None) -> str | None:
+    """The message that stops a move the VPC limit has no room for, saying what to ask AWS for."""
+    if vpc["available"] is None or needed <= vpc["available"]:
+        return None
+    target = vpc["used"] + needed
+    return (
+        f"VPC Elastic IP limit too low in {region}: {needed} addresses to move need {needed} free VPC EIPs, "
+        f"only {vpc['available']} free (limit {vpc['limit']}, {vpc['used']} in use). Nothing was moved. "
+        f"Ask AWS to raise the VPC Elastic IP limit (Service Quotas: ec2 {VPC_EIP_QUOTA_CODE} "
+        f"'{VPC_EIP_QUOTA_NAME}') to at least {target}, "
+        "wait until DescribeAccountAttributes shows it, and rerun."
+    )
+
+
+# --------------------------------------------------------------------------- diff
+
+
+def eip_diff(before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """--diff of the EIPs that change: each EIP's domain and instance before and after."""
+    changed = sorted(ip for ip in after if before.get(ip) != after[ip])
+    return {
+        "before": {ip: before.get(ip) for ip in changed},
+        "after": {ip: after[ip] for ip in changed},
+    }

@@ -1,0 +1,378 @@
+#!/usr/bin/python
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Move EC2-Classic Elastic IPs to the VPC, all of them or none."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ansible.module_utils.clusterswap_eip import (
+    CLASSIC,
+    MOVING_TO_VPC,
+    RESTORING_TO_CLASSIC,
+    VPC,
+    AwsCallError,
+    Eip,
+    Progress,
+    call,
+    describe_addresses,
+    describe_moving_addresses,
+    dry_run,
+    duplicates,
+    ec2_client,
+    eip_diff,
+    eip_quotas,
+    malformed_ips,
+    not_found_message,
+    quota_problem,
+    wait_until,
+)
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+
+DOCUMENTATION = r"""
+---
+module: eip_move_to_vpc
+short_description: Move EC2-Classic Elastic IPs to the VPC, checking the VPC limit first
+version_added: 0.1.0
+description:
+  - Moves every listed EC2-Classic Elastic IP (EIP) to the VPC with C(MoveAddressToVpc), and returns,
+    for every listed address, its public IP, its (new) allocation ID, its domain and what was done.
+  - Before moving anything it checks that every address exists in the region, that none is still
+    associated with an instance, that the VPC EIP limit has room for all of them (see O(check_quota)),
+    and that AWS allows the move (a C(DryRun) call). If any check fails it moves B(nothing) and fails
+    with a message that names each EIP and what to do (for the limit, how many are needed, how many are
+    free, and what to ask AWS for).
+  - Addresses already in the VPC are left alone. Addresses still moving (C(DescribeMovingAddresses)) are
+    waited for, not moved again, so a run that died halfway is finished by the next one.
+  - Moves are issued together, then waited for together with one C(DescribeMovingAddresses) per poll,
+    with a bounded wait; throttling (C(RequestLimitExceeded)) is retried with jittered backoff.
+  - The whole list costs one C(DescribeAddresses) and one C(DescribeMovingAddresses), whatever its length.
+  - Check mode tells what would be moved or waited for and changes nothing. With C(--diff) each EIP's
+    domain and instance before and after are shown.
+author:
+  - clusterswap
+options:
+  public_ips:
+    description:
+      - The public IPv4 addresses of the EIPs to move.
+    type: list
+    elements: str
+    required: true
+  wait:
+    description:
+      - Wait until every listed address is in the VPC.
+      - With V(false) the module returns once the moves are issued; a later run (with O(wait=true))
+        waits for them without moving them again.
+    type: bool
+    default: true
+  wait_timeout:
+    description:
+      - How many seconds to wait for the moves. Moves usually take tens of seconds to minutes.
+      - When the time is up and addresses are still moving the module fails, naming them; the moves go on
+        at AWS and rerunning the module resumes the wait.
+    type: int
+    default: 600
+  poll_interval:
+    description:
+      - Seconds between two polls while waiting.
+    type: float
+    default: 5
+  check_quota:
+    description:
+      - Before moving anything, check that the VPC EIP limit (C(DescribeAccountAttributes)
+        C(vpc-max-elastic-ips) and, where it answers, Service Quotas C(L-0263D0A3))
+        has room for every address to move.
+    type: bool
+    default: true
+notes:
+  - C(MoveAddressToVpc) needs the EIP allocated for more than 24 hours and not associated; disassociate
+    first (for example with M(eip_associate) and O(eip_associate#module:state=absent)).
+  - After the move an EIP is associated by allocation ID only; use M(eip_associate).
+  - C(RestoreAddressToClassic) is the way back; this module does not do it.
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+"""
+
+EXAMPLES = r"""
+- name: "6.2 | EIP | Move to VPC"
+  eip_move_to_vpc:
+    public_ips:
+      - 127.100.0.1
+      - 127.100.0.2
+    wait_timeout: 900
+  register: moved
+
+- name: "6.2 | EIP | Issue the moves now, wait for them in a later task"
+  eip_move_to_vpc:
+    public_ips: "{{ eips }}"
+    wait: false
+
+- name: "6.3 | EIP | Allocation IDs of the moved EIPs"
+  ansible.builtin.debug:
+    msg: "{{ moved.addresses | items2dict(key_name='public_ip', value_name='allocation_id') }}"
+"""
+
+RETURN = r"""
+addresses:
+  description: One entry for every listed address, in the order given.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    public_ip:
+      description: The public IP.
+      type: str
+      sample: 127.100.0.1
+    allocation_id:
+      description: The VPC allocation ID, once the address is in the VPC (or as returned by the move).
+      type: str
+      sample: eipalloc-0123456789abcdef0
+    domain:
+      description: C(standard) (EC2-Classic) or C(vpc) after this run (in check mode, what it would be).
+      type: str
+      sample: vpc
+    action:
+      description:
+        - What this run did to the address.
+        - C(moved) (the move was issued), C(resumed) (it was already moving; waited for it),
+          C(none) (already in the VPC), C(would_move) or C(would_wait) (check mode), C(failed).
+      type: str
+      sample: moved
+    status:
+      description: C(InVpc), C(MoveInProgress) or C(InClassic).
+      type: str
+      sample: InVpc
+    instance_id:
+      description: The instance the address is associated with, if any.
+      type: str
+      sample: null
+moved:
+  description: How many moves this run issued.
+  returned: always
+  type: int
+  sample: 24
+quotas:
+  description: The Classic and VPC limits checked before moving (see M(eip_quota_info)).
+  returned: when the quota was checked
+  type: dict
+progress:
+  description: The progress lines of the wait.
+  returned: always
+  type: list
+  elements: str
+  sample: ["moves to VPC: 0/24 done after 0.0s", "moves to VPC: 24/24 done after 31.2s"]
+"""
+
+ARGUMENT_SPEC: dict[str, Any] = {
+    "public_ips": {"type": "list", "elements": "str", "required": True},
+    "wait": {"type": "bool", "default": True},
+    "wait_timeout": {"type": "int", "default": 600},
+    "poll_interval": {"type": "float", "default": 5},
+    "check_quota": {"type": "bool", "default": True},
+}
+
+
+class Plan:
+    """What each listed address needs: to be moved, waited for, nothing; and what stops the run."""
+
+    def __init__(self) -> None:
+        self.to_move: list[str] = []
+        self.to_wait: list[str] = []
+        self.in_vpc: list[str] = []
+        self.problems: list[str] = []
+
+
+def classify(
+    public_ips: list[str], addresses: dict[str, Eip], moving: dict[str, str], region: str | None
+) -> Plan:
+    plan = Plan()
+    for ip in public_ips:
+        eip = addresses.get(ip)
+        if eip is None:
+            plan.problems.append(not_found_message(ip, region))
+        elif moving.get(ip) == RESTORING_TO_CLASSIC:
+            plan.problems.append(
+                f"{ip}: is being restored to EC2-Classic (restoringToClassic); wait and rerun"
+            )
+        elif moving.get(ip) == MOVING_TO_VPC:
+            plan.to_wait.append(ip)
+        elif eip.domain == VPC:
+            plan.in_vpc.append(ip)
+        elif eip.associated:
+            target = eip.instance_id or eip.network_interface_id
+            plan.problems.append(
+                f"{ip}: still associated with {target}; MoveAddressToVpc needs it disassociated first "
+                "(eip_associate state=absent)"
+            )
+        else:
+            plan.to_move.append(ip)
+    return plan
+
+
+def input_problems(public_ips: list[str]) -> list[str]:
+    problems = malformed_ips(public_ips)
+    problems += [f"{ip}: listed more than once" for ip in duplicates(public_ips)]
+    return problems
+
+
+def fail(module: AnsibleAWSModule, problems: list[str], **result: Any) -> None:
+    module.fail_json(
+        msg="Nothing was moved. " + " | ".join(problems), problems=problems, changed=False, **result
+    )
+
+
+def check_preconditions(
+    module: AnsibleAWSModule, client: Any, plan: Plan, addresses: dict[str, Eip], moving: dict[str, str]
+) -> dict[str, Any] | None:
+    """Quota and permission checks; fail (moving nothing) if any precondition is not met."""
+    quotas = None
+    if module.params["check_quota"] and plan.to_move:
+        quotas = eip_quotas(module, client, addresses, moving)
+        problem = quota_problem(len(plan.to_move), quotas["vpc"], module.region)
+        if problem:
+            plan.problems.append(problem)
+    if plan.to_move and not plan.problems:
+        problem = dry_run(client, "move_address_to_vpc", plan.to_move[0], PublicIp=plan.to_move[0])
+        if problem:
+            plan.problems.append(problem)
+    if plan.problems:
+        fail(module, plan.problems, quotas=quotas, moved=0)
+    return quotas
+
+
+def issue_moves(client: Any, to_move: list[str]) -> tuple[dict[str, dict[str, Any]], AwsCallError | None]:
+    """Issue every move without waiting in between; stop at the first error (the rest stay in Classic)."""
+    issued: dict[str, dict[str, Any]] = {}
+    for ip in to_move:
+        try:
+            issued[ip] = call(client, "move_address_to_vpc", ip, "MoveAddressToVpc", PublicIp=ip)
+        except AwsCallError as exc:
+            return issued, exc
+    return issued, None
+
+
+def wait_for_moves(module: AnsibleAWSModule, client: Any, ips: list[str], progress: Progress) -> list[str]:
+    """Wait until none of ``ips`` is moving and DescribeAddresses shows each in the VPC."""
+
+    def pending() -> list[str]:
+        moving = describe_moving_addresses(client)
+        still = [ip for ip in ips if ip in moving]
+        if still:
+            return still
+        addresses = describe_addresses(client)
+        return [ip for ip in ips if ip in addresses and addresses[ip].domain != VPC]
+
+    p = module.params
+    return wait_until(pending, p["wait_timeout"], p["poll_interval"], progress, "moves to VPC", len(ips))
+
+
+def entry(eip: Eip | None, ip: str, action: str, status: str | None) -> dict[str, Any]:
+    base = eip.to_result() if eip else {"public_ip": ip, "allocation_id": None, "domain": None}
+    return {**base, "action": action, "status": status}
+
+
+STATUS = {VPC: "InVpc", CLASSIC: "InClassic"}
+
+
+def final_entries(
+    public_ips: list[str], plan: Plan, issued: dict[str, Any], final: dict[str, Eip], pending: list[str]
+) -> list[dict[str, Any]]:
+    entries = []
+    for ip in public_ips:
+        eip = final.get(ip)
+        action = "moved" if ip in issued else "resumed" if ip in plan.to_wait else "none"
+        if ip in plan.to_move and ip not in issued:
+            action = "failed"
+        status = "MoveInProgress" if ip in pending else STATUS.get(eip.domain if eip else "")
+        result = entry(eip, ip, action, status)
+        if ip in pending and not result.get("allocation_id"):
+            result["allocation_id"] = issued.get(ip, {}).get("AllocationId")
+        entries.append(result)
+    return entries
+
+
+def check_mode_entries(public_ips: list[str], plan: Plan, addresses: dict[str, Eip]) -> list[dict[str, Any]]:
+    entries = []
+    for ip in public_ips:
+        eip = addresses.get(ip)
+        if ip in plan.to_move:
+            entries.append({**entry(eip, ip, "would_move", "InClassic"), "domain": VPC})
+        elif ip in plan.to_wait:
+            entries.append({**entry(eip, ip, "would_wait", "MoveInProgress"), "domain": VPC})
+        else:
+            entries.append(entry(eip, ip, "none", "InVpc"))
+    return entries
+
+
+def diff(public_ips: list[str], plan: Plan, addresses: dict[str, Eip], after: list[dict[str, Any]]) -> dict:
+    before = {ip: addresses[ip].state() for ip in public_ips if ip in addresses}
+    if plan.to_wait:  # a moving address is on its way to the VPC: show it leaving Classic
+        before.update({ip: {**before[ip], "domain": CLASSIC} for ip in plan.to_wait})
+    after_states = {
+        e["public_ip"]: {"domain": e["domain"], "instance_id": e.get("instance_id")} for e in after
+    }
+    return eip_diff(before, after_states)
+
+
+def run(module: AnsibleAWSModule) -> None:
+    public_ips = [str(ip).strip() for ip in module.params["public_ips"]]
+    problems = input_problems(public_ips)
+    if problems:
+        fail(module, problems, moved=0)
+    client = ec2_client(module)
+    progress = Progress(module.log)
+    addresses = describe_addresses(client)
+    moving = describe_moving_addresses(client)
+    plan = classify(public_ips, addresses, moving, module.region)
+    quotas = check_preconditions(module, client, plan, addresses, moving)
+    changed = bool(plan.to_move or plan.to_wait)
+
+    if module.check_mode:
+        entries = check_mode_entries(public_ips, plan, addresses)
+        result = {"changed": changed, "addresses": entries, "moved": 0, "quotas": quotas, "progress": []}
+        module.exit_json(diff=diff(public_ips, plan, addresses, entries), **result)
+
+    issued, error = issue_moves(client, plan.to_move)
+    waited = list(issued) + plan.to_wait
+    pending = wait_for_moves(module, client, waited, progress) if module.params["wait"] and waited else []
+    if not module.params["wait"]:
+        pending = waited
+    final = describe_addresses(client) if waited else addresses
+    entries = final_entries(public_ips, plan, issued, final, pending)
+    result = {
+        "changed": bool(issued) or (bool(plan.to_wait) and not pending) or changed,
+        "addresses": entries,
+        "moved": len(issued),
+        "quotas": quotas,
+        "progress": progress.lines,
+        "diff": diff(public_ips, plan, addresses, entries),
+    }
+    if error:
+        module.fail_json(
+            msg=f"{error} ({len(issued)} moves issued before it, the rest not moved; fix and rerun)",
+            error_code=error.code,
+            **result,
+        )
+    if pending and module.params["wait"]:
+        module.fail_json(
+            msg=(
+                f"Still moving after {module.params['wait_timeout']}s: {', '.join(pending)}. "
+                "The moves go on at AWS; rerun to resume waiting (nothing moves twice) or raise wait_timeout."
+            ),
+            **result,
+        )
+    module.exit_json(**result)
+
+
+def main() -> None:
+    module = AnsibleAWSModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    try:
+        run(module)
+    except AwsCallError as exc:
+        module.fail_json(msg=str(exc), error_code=exc.code, changed=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -61,6 +61,9 @@ options:
       source_address:
         description: The local address to bind the client socket to. Defaults to the top-level one.
         type: str
+      proxy_protocol_source:
+        description: The client address to claim in a PROXY protocol header. Defaults to the top-level one.
+        type: str
       host_header:
         description: The C(Host) header to send. Defaults to the top-level O(host_header).
         type: str
@@ -82,6 +85,14 @@ options:
       - The local IP address to bind the client socket to before connecting, for example an office address
         C(127.10.0.5) in the lab. It must be an address of the machine the module runs on.
       - When not set, the operating system chooses.
+    type: str
+  proxy_protocol_source:
+    description:
+      - Open each connection with a PROXY protocol v1 header that names this address as the client, as a
+        network load balancer (or the lab's traffic edge) does, to test a server that listens with
+        C(proxy_protocol) directly, for example "an office client" without being on the office network.
+      - The server only believes it if it trusts the address the connection really comes from.
+      - Must be of the same address family as the server address.
     type: str
   host_header:
     description: The C(Host) header to send instead of the host part of the URL (also used for TLS SNI).
@@ -237,7 +248,16 @@ elapsed_total:
 
 MAX_BODY_BYTES = 1024 * 1024
 LIMITS = {"retries": (0, 300), "delay": (0, 300), "body_excerpt_length": (0, 65536)}
-CHECK_KEYS = ("url", "source_address", "host_header", "method", "status", "text", "headers")
+CHECK_KEYS = (
+    "url",
+    "source_address",
+    "proxy_protocol_source",
+    "host_header",
+    "method",
+    "status",
+    "text",
+    "headers",
+)
 
 
 def check_bounds(params: dict[str, Any]) -> list[str]:
@@ -273,37 +293,73 @@ def _connection(
     path = parts.path or "/"
     if parts.query:
         path = f"{path}?{parts.query}"
+    claimed = check.get("proxy_protocol_source")
     if parts.scheme == "https":
         context = ssl.create_default_context()
         if not validate_certs:
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
         sni = check["host_header"].split(":")[0] if check["host_header"] else parts.hostname
-        conn: http.client.HTTPConnection = _SNIConnection(
+        conn: http.client.HTTPConnection = _TLSConnection(
             parts.hostname,
             parts.port or 443,
             timeout=timeout,
             source_address=source,
             context=context,
             sni=sni,
+            proxy_source=claimed,
         )
     else:
-        conn = http.client.HTTPConnection(
-            parts.hostname, parts.port or 80, timeout=timeout, source_address=source
+        conn = _PlainConnection(
+            parts.hostname, parts.port or 80, timeout=timeout, source_address=source, proxy_source=claimed
         )
     return conn, path
 
 
-class _SNIConnection(http.client.HTTPSConnection):
-    """HTTPS whose TLS server name (SNI, certificate check) follows the Host header, not the address."""
+def proxy_header(claimed: str, sock: socket.socket) -> bytes:
+    """A PROXY protocol v1 header saying the connection comes from `claimed` (to the real peer)."""
+    local_port = sock.getsockname()[1]
+    peer_host, peer_port = sock.getpeername()[:2]
+    family = "TCP6" if ":" in claimed else "TCP4"
+    if (":" in peer_host) != (family == "TCP6"):
+        raise ValueError(f"proxy_protocol_source {claimed} and server address {peer_host} differ in family")
+    return f"PROXY {family} {claimed} {peer_host} {local_port} {peer_port}\r\n".encode("ascii")
 
-    def __init__(self, *args: Any, context: ssl.SSLContext, sni: str, **kwargs: Any) -> None:
+
+class _PlainConnection(http.client.HTTPConnection):
+    """HTTP that can open the connection with a PROXY protocol v1 header."""
+
+    def __init__(self, *args: Any, proxy_source: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._proxy_source = proxy_source
+
+    def connect(self) -> None:
+        super().connect()
+        if self._proxy_source:
+            self.sock.sendall(proxy_header(self._proxy_source, self.sock))
+
+
+class _TLSConnection(http.client.HTTPSConnection):
+    """HTTPS whose TLS server name (SNI, certificate check) follows the Host header, not the address,
+    optionally after a PROXY protocol v1 header (sent in clear, before TLS, as load balancers do)."""
+
+    def __init__(
+        self,
+        *args: Any,
+        context: ssl.SSLContext,
+        sni: str,
+        proxy_source: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, context=context, **kwargs)
         self._tls_context = context
         self._sni = sni
+        self._proxy_source = proxy_source
 
     def connect(self) -> None:
         http.client.HTTPConnection.connect(self)
+        if self._proxy_source:
+            self.sock.sendall(proxy_header(self._proxy_source, self.sock))
         self.sock = self._tls_context.wrap_socket(self.sock, server_hostname=self._sni)
 
 
@@ -414,6 +470,7 @@ def main() -> None:
         name=dict(type="str"),
         url=dict(type="str", required=True),
         source_address=dict(type="str"),
+        proxy_protocol_source=dict(type="str"),
         host_header=dict(type="str"),
         method=dict(type="str"),
         status=dict(type="list", elements="int"),
@@ -425,6 +482,7 @@ def main() -> None:
             url=dict(type="str"),
             checks=dict(type="list", elements="dict", options=check_spec),
             source_address=dict(type="str"),
+            proxy_protocol_source=dict(type="str"),
             host_header=dict(type="str"),
             method=dict(type="str", default="GET"),
             status=dict(type="list", elements="int", default=[200]),

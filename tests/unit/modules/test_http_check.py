@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socketserver
 import subprocess
 import sys
 import threading
@@ -95,7 +96,7 @@ class Handler(BaseHTTPRequestHandler):
 @pytest.fixture
 def server() -> Iterator[Recorder]:
     srv = Recorder()
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     yield srv
     srv.shutdown()
@@ -327,3 +328,69 @@ def test_module_runs_standalone_as_ansible_runs_it(server: Recorder, tmp_path: P
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert result["ok"] is True
     assert server.seen[-1].client == OFFICE
+
+
+class ProxyProtocolServer(socketserver.ThreadingTCPServer):
+    """Answers 200 with the client address its PROXY protocol v1 header claimed; records the header."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), ProxyProtocolHandler)
+        self.headers_seen: list[str] = []
+
+
+class ProxyProtocolHandler(socketserver.StreamRequestHandler):
+    server: ProxyProtocolServer
+
+    def handle(self) -> None:
+        first = self.rfile.readline().decode("ascii").rstrip("\r\n")
+        self.server.headers_seen.append(first)
+        while self.rfile.readline() not in (b"\r\n", b""):
+            pass
+        if not first.startswith("PROXY "):
+            self.wfile.write(b"HTTP/1.0 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+            return
+        body = f"client {first.split()[2]}".encode()
+        self.wfile.write(b"HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+
+
+@pytest.fixture
+def proxy_server() -> Iterator[ProxyProtocolServer]:
+    srv = ProxyProtocolServer()
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+
+
+def test_proxy_protocol_header_claims_the_given_client(
+    proxy_server: ProxyProtocolServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    port = proxy_server.server_address[1]
+    args = {"url": f"http://127.0.0.1:{port}/", "proxy_protocol_source": OFFICE, "text": f"client {OFFICE}"}
+    result = run_module(args, capsys)
+    assert result["ok"], result
+    header = proxy_server.headers_seen[-1].split()
+    assert header[:4] == ["PROXY", "TCP4", OFFICE, "127.0.0.1"]
+    assert header[5] == str(port)
+
+
+def test_without_proxy_protocol_no_header_is_sent(
+    proxy_server: ProxyProtocolServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    port = proxy_server.server_address[1]
+    result = run_module({"url": f"http://127.0.0.1:{port}/", "status": [400]}, capsys)
+    assert result["ok"]
+    assert proxy_server.headers_seen[-1].startswith("GET / HTTP/1.1")
+
+
+def test_proxy_protocol_family_mismatch_is_reported(
+    proxy_server: ProxyProtocolServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    port = proxy_server.server_address[1]
+    result = run_module({"url": f"http://127.0.0.1:{port}/", "proxy_protocol_source": "2001:db8::1"}, capsys)
+    assert result["failed"] is True
+    assert "differ in family" in result["msg"]

@@ -1,0 +1,1 @@
+"""The lab: a simulated AWS account (lab.awssim), its world and scenarios, and the container hosts."""

@@ -1,0 +1,89 @@
+"""The lab's simulated AWS: moto 5.2.5 plus what it lacks (EC2-Classic, EIP moves, separate EIP limits,
+latency, fault injection). See lab/awssim/README.md.
+
+In-process (unit tests)::
+
+    with mock_lab("incident", latency_scale=0.01) as lab:
+        ec2 = boto3.client("ec2", region_name="us-east-1")
+        ec2.move_address_to_vpc(PublicIp=lab.world["eips"]["web-3"])
+
+Server: ``python -m lab.awssim serve --port 5055 --scenario default``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from lab.awssim.hooks import HostHooks, NullHooks
+from lab.awssim.patches import MOTO_VERSION, check_moto, install
+from lab.awssim.state import STATE, FaultRule, LabState, Transition
+
+__all__ = [
+    "MOTO_VERSION",
+    "STATE",
+    "FaultRule",
+    "HostHooks",
+    "Lab",
+    "LabState",
+    "NullHooks",
+    "Transition",
+    "check_moto",
+    "install",
+    "mock_lab",
+]
+
+check_moto()  # fail loudly at import on a moto this was not written for
+
+
+@dataclass
+class Lab:
+    """What `mock_lab()` yields: the lab state and the seeded world (names -> ids)."""
+
+    state: LabState
+    world: dict[str, Any] = field(default_factory=dict)
+    region: str = "us-east-1"
+
+    def tick(self) -> int:
+        """Apply due transitions now (they are also applied at the start of every API call)."""
+        return self.state.tick()
+
+
+@contextmanager
+def mock_lab(
+    scenario: str | None = None,
+    latency_scale: float = 0.0,
+    region: str = "us-east-1",
+    platforms: tuple[str, ...] | None = None,
+    hooks: HostHooks | None = None,
+) -> Iterator[Lab]:
+    """moto's `mock_aws()` + the lab patches + a fresh lab state, optionally seeded with `scenario`.
+
+    A bare lab is a Classic-enabled account (platforms EC2+VPC, both EIP limits 5) unless `platforms`
+    says otherwise. Seeding runs at latency 0; `latency_scale` applies afterwards.
+    """
+    import boto3
+    from moto import mock_aws
+
+    from lab.awssim.world import LocalControl, seed
+
+    install()
+    with mock_aws():
+        STATE.reset()
+        STATE.latency_scale = 0.0
+        STATE.hooks = hooks or NullHooks()
+        if platforms is not None:
+            STATE.platforms = tuple(platforms)
+        lab = Lab(state=STATE, region=region)
+        try:
+            if scenario:
+                lab.world = seed(scenario, boto3.Session(region_name=region), LocalControl(), region=region)
+                STATE.scenario = scenario
+            STATE.latency_scale = latency_scale
+            yield lab
+        finally:
+            STATE.reset()
+            STATE.hooks = NullHooks()
+            STATE.latency_scale = 0.0

@@ -1,0 +1,720 @@
+"""The patches that turn moto 5.2.5 into the lab's AWS: EC2-Classic, EIP moves, limits, latency, faults.
+
+`install()` checks the moto version and every internal it touches, then patches (idempotently).
+
+Where AWS's exact error text could not be confirmed (searched the API reference, botocore's model and
+public issues), the code says so next to the error; the codes and messages that ARE confirmed:
+- AddressLimitExceeded "The maximum limit on Elastic IP addresses has been reached." (the write-up);
+- InvalidParameterCombination "You must specify an allocation id when mapping an address to a VPC
+  instance" (the write-up; ansible/ansible#4436, boto 2 traces);
+- InvalidParameterCombination "The allowReassociation parameter is only supported when mapping to a VPC
+  instance or interface." (aws/aws-cli#62);
+- MoveAddressToVpc answers only `{"Status": "MoveInProgress"}` while the move runs (the write-up's CLI
+  output) and needs the EIP allocated > 24 h and not associated (API reference).
+
+How the platform is decided (EC2-Classic vs VPC):
+- the account's `supported-platforms` (DescribeAccountAttributes) is `STATE.platforms`: `EC2, VPC` for a
+  Classic-enabled account (the `vpc-day`/`incident` scenarios and a bare `mock_lab()`), `VPC` for a
+  VPC-only one (the `default` scenario);
+- in a Classic-enabled account RunInstances without a SubnetId (and without network interfaces) launches
+  an EC2-Classic instance: described with no VpcId, no SubnetId, no NetworkInterfaces;
+- AllocateAddress without Domain gives a Classic EIP (Domain `standard`) in a Classic-enabled account,
+  a VPC one otherwise. A Classic EIP has no AllocationId; moto needs an id to hang tags on, so its tags
+  live under the internal id `eipalloc-classic-<a-b-c-d>` (real Classic EIPs could not be tagged).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import moto
+from moto.core import responses as core_responses
+from moto.core.exceptions import ServiceException
+from moto.core.responses import ActionResult, BaseResponse
+from moto.ec2 import exceptions as ec2_exceptions
+from moto.ec2 import utils as ec2_utils
+from moto.ec2.models import elastic_block_store as ebs_models
+from moto.ec2.models import elastic_ip_addresses as eip_models
+from moto.ec2.models import instances as instance_models
+from moto.ec2.responses import EC2Response
+from moto.rds import exceptions as rds_exceptions
+from moto.rds import models as rds_models
+from moto.rds import responses as rds_responses
+from moto.servicequotas import models as sq_models
+
+from lab.awssim.state import STATE
+
+log = logging.getLogger("lab.awssim")
+
+MOTO_VERSION = "5.2.5"
+DAY = 24 * 3600.0
+LIMIT_MESSAGE = "The maximum limit on Elastic IP addresses has been reached."
+ALLOC_ID_MESSAGE = "You must specify an allocation id when mapping an address to a VPC instance"
+REASSOC_MESSAGE = (
+    "The allowReassociation parameter is only supported when mapping to a VPC instance or interface."
+)
+VPC_EIP_QUOTA_CODE = "L-0263D0A3"
+
+#: (object, attribute) pairs this module relies on. A moto upgrade that renames any of them fails loudly.
+REQUIRED_INTERNALS: list[tuple[Any, str]] = [
+    (BaseResponse, "call_action"),
+    (BaseResponse, "serialized"),
+    (BaseResponse, "_transform_response"),
+    (BaseResponse, "_enrich_response"),
+    (BaseResponse, "_get_action"),
+    (BaseResponse, "_get_param"),
+    (core_responses, "ActionResult"),
+    (EC2Response, "allocate_address"),
+    (EC2Response, "associate_address"),
+    (EC2Response, "disassociate_address"),
+    (EC2Response, "describe_account_attributes"),
+    (EC2Response, "stop_instances"),
+    (EC2Response, "start_instances"),
+    (EC2Response, "attach_volume"),
+    (EC2Response, "detach_volume"),
+    (EC2Response, "error_on_dryrun"),
+    (EC2Response, "ec2_backend"),
+    (eip_models.ElasticAddress, "__init__"),
+    (eip_models.ElasticAddress, "network_interface_id"),
+    (eip_models.ElasticAddressBackend, "address_by_ip"),
+    (eip_models.ElasticAddressBackend, "address_by_allocation"),
+    (eip_models.ElasticAddressBackend, "associate_address"),
+    (eip_models.ElasticAddressBackend, "disassociate_address"),
+    (instance_models.Instance, "__init__"),
+    (instance_models.Instance, "vpc_id"),
+    (instance_models.Instance, "subnet_id"),
+    (instance_models.Instance, "network_interfaces"),
+    (instance_models.InstanceState, "__init__"),
+    (ebs_models.EBSBackend, "attach_volume"),
+    (ebs_models.EBSBackend, "detach_volume"),
+    (ebs_models.EBSBackend, "get_volume"),
+    (ec2_utils, "random_eip_allocation_id"),
+    (ec2_utils, "random_eip_association_id"),
+    (ec2_exceptions, "EC2ClientError"),
+    (ec2_exceptions, "InvalidParameterCombination"),
+    (ec2_exceptions, "ResourceAlreadyAssociatedError"),
+    (rds_responses.RDSResponse, "modify_db_instance"),
+    (rds_models.RDSBackend, "describe_db_instances"),
+    (rds_models.RDSBackend, "describe_db_subnet_groups"),
+    (rds_models.DBInstance, "db_subnet_group_name"),
+    (rds_exceptions, "RDSClientError"),
+    (sq_models.ServiceQuotasBackend, "get_service_quota"),
+]
+
+_installed = False
+_install_lock = threading.Lock()
+
+
+def check_moto(version: str | None = None) -> None:
+    """Raise RuntimeError naming what changed if moto is not the version/internals this was written on."""
+    found = moto.__version__ if version is None else version
+    if found != MOTO_VERSION:
+        raise RuntimeError(
+            f"lab.awssim is written against moto {MOTO_VERSION} internals but moto {found} is installed; "
+            f"pin moto[server]=={MOTO_VERSION} or port lab/awssim/patches.py"
+        )
+    missing = [
+        f"{getattr(obj, '__name__', obj)}.{attr}"
+        for obj, attr in REQUIRED_INTERNALS
+        if not hasattr(obj, attr)
+    ]
+    if missing:
+        raise RuntimeError(f"moto internals that lab.awssim patches are gone: {', '.join(missing)}")
+
+
+def install() -> None:
+    """Patch moto (once per process). Fails loudly on an unexpected moto."""
+    global _installed
+    check_moto()
+    with _install_lock:
+        if _installed:
+            return
+        _patch_dispatch()
+        _patch_models()
+        _patch_ec2_responses()
+        _patch_rds()
+        _patch_servicequotas()
+        _installed = True
+
+
+# ------------------------------------------------------------------------------------------------
+# helpers
+
+
+def ec2_error(code: str, message: str) -> ServiceException:
+    return ec2_exceptions.EC2ClientError(code, message)
+
+
+def _now() -> float:
+    return time.time()
+
+
+def _run_after(fn: Callable[[], None] | None) -> None:
+    if fn is None:
+        return
+    try:
+        fn()
+    except Exception:
+        log.exception("lab host hook failed")
+
+
+def _instance_tags(instance: Any) -> dict[str, str]:
+    return {t["key"]: t["value"] for t in instance.get_tags()}
+
+
+def is_classic_instance(instance: Any) -> bool:
+    return bool(getattr(instance, "_lab_classic", False))
+
+
+def _eip_count(backend: Any) -> tuple[int, int]:
+    """(classic, vpc) addresses in use; an address moving to the VPC counts against the VPC limit."""
+    classic = vpc = 0
+    for a in backend.addresses:
+        moving = getattr(a, "_lab_moving", None)
+        if a.domain == "vpc" or moving == "movingToVpc":
+            vpc += 1
+        else:
+            classic += 1
+    return classic, vpc
+
+
+def _classic_tag_id(ip: str) -> str:
+    return "eipalloc-classic-" + ip.replace(".", "-")
+
+
+def _retag(backend: Any, old_id: str | None, new_id: str) -> None:
+    if old_id and old_id in backend.tags:
+        backend.tags[new_id] = backend.tags.pop(old_id)
+
+
+def _schedule_or_run(
+    kind: str,
+    resource_id: str,
+    delay: float,
+    apply: Callable[[], Callable[[], None] | None],
+    ready: Callable[[], bool] | None = None,
+) -> None:
+    """Register a transition; with no delay and no readiness check it happens now (hooks run after the
+    request releases the API lock)."""
+    STATE.schedule(kind, resource_id, delay, apply, ready)
+
+
+# ------------------------------------------------------------------------------------------------
+# dispatch: lazy ticking, fault injection, one API lock
+
+
+def _service_exception_for(response: BaseResponse, code: str, message: str) -> ServiceException:
+    if response.service_name == "ec2":
+        return ec2_exceptions.EC2ClientError(code, message)
+    if response.service_name == "rds":
+        return rds_exceptions.RDSClientError(code, message)
+    return ServiceException(code, message)
+
+
+def _patch_dispatch() -> None:
+    original = BaseResponse.call_action
+
+    def call_action(self: BaseResponse) -> Any:
+        STATE.tick()
+        try:
+            operation = self._get_action()
+        except Exception:
+            operation = ""
+        rule = STATE.check_fault(operation) if operation else None
+        if rule is not None:
+            err = _service_exception_for(self, rule.code, rule.message)
+            status, headers, body = self.serialized(ActionResult(err))
+            headers["status"] = rule.status or status
+            status, headers, body = self._transform_response(dict(self.response_headers), (body, headers))
+            headers, body = self._enrich_response(headers, body)
+            return status, headers, body
+        with STATE.lock:
+            result = original(self)
+        # transitions that are already due (latency scale 0) complete before the caller sees the answer
+        STATE.tick()
+        return result
+
+    call_action._lab_patched = True  # type: ignore[attr-defined]
+    BaseResponse.call_action = call_action  # type: ignore[method-assign]
+
+
+# ------------------------------------------------------------------------------------------------
+# models: Classic EIPs and instances
+
+
+def _patch_models() -> None:
+    EA = eip_models.ElasticAddress
+    ea_init = EA.__init__
+
+    def eip_init(
+        self: Any, ec2_backend: Any, domain: str, address: str | None = None, tags: Any = None
+    ) -> None:
+        ea_init(self, ec2_backend, domain=domain, address=address, tags=None)
+        self._lab_allocated_at = _now()
+        self._lab_moving = None
+        self._lab_from_classic = False
+        if self.domain == "standard":
+            self.id = _classic_tag_id(self.public_ip)
+        self.add_tags(tags or {})
+
+    EA.__init__ = eip_init  # type: ignore[method-assign]
+
+    nic_prop = EA.network_interface_id
+
+    def network_interface_id(self: Any) -> str | None:
+        if self.domain == "standard":
+            return None
+        return nic_prop.fget(self) or None  # type: ignore[no-any-return]
+
+    EA.network_interface_id = property(network_interface_id)  # type: ignore[assignment,method-assign]
+    EA.private_ip_address = property(  # type: ignore[assignment,method-assign]
+        lambda self: None if self.domain == "standard" or not self.eni else self.eni.private_ip_address
+    )
+    EA.instance_id = property(lambda self: self.instance.id if self.instance else None)  # type: ignore[assignment,method-assign]
+    EA.network_interface_owner_id = property(  # type: ignore[assignment,method-assign]
+        lambda self: None if self.domain == "standard" or not self.eni else self.eni.owner_id
+    )
+
+    Inst = instance_models.Instance
+    inst_init = Inst.__init__
+
+    def instance_init(self: Any, *args: Any, **kwargs: Any) -> None:
+        inst_init(self, *args, **kwargs)
+        self._lab_classic = STATE.classic_enabled and not self._subnet_id
+
+    Inst.__init__ = instance_init  # type: ignore[method-assign]
+
+    for name in ("vpc_id", "subnet_id"):
+        prop = getattr(Inst, name)
+
+        def make(prop: property) -> property:
+            def getter(self: Any) -> Any:
+                if getattr(self, "_lab_classic", False):
+                    return None
+                return prop.fget(self)  # type: ignore[misc]
+
+            return property(getter)
+
+        setattr(Inst, name, make(prop))
+
+    ni_prop = Inst.network_interfaces
+
+    def network_interfaces(self: Any) -> Any:
+        if getattr(self, "_lab_classic", False):
+            return []
+        return ni_prop.fget(self)
+
+    Inst.network_interfaces = property(network_interfaces)  # type: ignore[assignment,method-assign]
+
+
+# ------------------------------------------------------------------------------------------------
+# EC2 responses
+
+
+def _account_attributes(self: Any) -> ActionResult:
+    self.error_on_dryrun()
+    attrs: dict[str, list[str]] = {
+        "vpc-max-security-groups-per-interface": ["5"],
+        "max-instances": ["20"],
+        "supported-platforms": list(STATE.platforms),
+        "default-vpc": ["none"],
+        "max-elastic-ips": [str(STATE.classic_limit)],
+        "vpc-max-elastic-ips": [str(STATE.vpc_limit)],
+    }
+    wanted = self._get_param("AttributeNames", [])
+    return ActionResult(
+        {
+            "AccountAttributes": [
+                {"AttributeName": k, "AttributeValues": [{"AttributeValue": v} for v in vs]}
+                for k, vs in attrs.items()
+                if not wanted or k in wanted
+            ]
+        }
+    )
+
+
+def _patch_ec2_responses() -> None:
+    orig_allocate = EC2Response.allocate_address
+    orig_associate = EC2Response.associate_address
+    orig_disassociate = EC2Response.disassociate_address
+    orig_stop = EC2Response.stop_instances
+    orig_start = EC2Response.start_instances
+    orig_attach = EC2Response.attach_volume
+
+    def allocate_address(self: Any) -> ActionResult:
+        domain = self._get_param("Domain")
+        if domain not in ("standard", "vpc"):
+            domain = "standard" if STATE.classic_enabled else "vpc"
+        if domain == "standard" and not STATE.classic_enabled:
+            # not confirmed against AWS (no Classic accounts remain to try it on)
+            raise ec2_error("InvalidParameterValue", "EC2-Classic is not supported by this account.")
+        self.error_on_dryrun()
+        classic, vpc = _eip_count(self.ec2_backend)
+        if (domain == "vpc" and vpc >= STATE.vpc_limit) or (
+            domain == "standard" and classic >= STATE.classic_limit
+        ):
+            raise ec2_error("AddressLimitExceeded", LIMIT_MESSAGE)
+        self.params["Domain"] = domain
+        return orig_allocate(self)  # type: ignore[no-any-return]
+
+    def associate_address(self: Any) -> ActionResult:
+        backend = self.ec2_backend
+        instance = None
+        if self._get_param("InstanceId"):
+            instance = backend.get_instance(self._get_param("InstanceId"))
+        public_ip = self._get_param("PublicIp")
+        allocation_id = self._get_param("AllocationId")
+        reassociate = bool(self._get_param("AllowReassociation", False))
+        if instance is None and not self._get_param("NetworkInterfaceId"):
+            return orig_associate(self)  # type: ignore[no-any-return]  # moto's own MissingParameter errors
+        if public_ip:
+            eip = backend.address_by_ip([public_ip])[0]
+        elif allocation_id:
+            eip = backend.address_by_allocation([allocation_id])[0]
+        else:
+            return orig_associate(self)  # type: ignore[no-any-return]
+        classic_target = instance is not None and is_classic_instance(instance)
+        if classic_target:
+            if reassociate:
+                raise ec2_error("InvalidParameterCombination", REASSOC_MESSAGE)
+            if eip.domain == "vpc" or allocation_id:
+                # code/message not confirmed against AWS (Classic is retired); the rule is documented
+                raise ec2_error(
+                    "InvalidParameterCombination",
+                    "The address with allocation id "
+                    f"[{eip.allocation_id}] cannot be associated with an EC2-Classic instance",
+                )
+        else:
+            if public_ip:
+                raise ec2_error("InvalidParameterCombination", ALLOC_ID_MESSAGE)
+            if eip.domain == "standard":
+                # not confirmed against AWS; a Classic EIP has no allocation id so this is rarely reached
+                raise ec2_error(
+                    "InvalidParameterValue", f"The address {eip.public_ip} is an EC2-Classic address"
+                )
+        if getattr(eip, "_lab_moving", None):
+            # not confirmed against AWS: the docs only say the address can't be used while moving
+            raise ec2_error("InvalidAddress.Moving", f"The address {eip.public_ip} is being moved")
+        self.error_on_dryrun()
+        taken = eip.instance is not None and instance is not None and eip.instance.id != instance.id
+        if taken and not classic_target and not reassociate:
+            raise ec2_exceptions.ResourceAlreadyAssociatedError(eip.public_ip)
+        eni = None
+        if instance is None:
+            eni = backend.get_network_interface(self._get_param("NetworkInterfaceId"))
+        association_id = None if eip.domain == "standard" else ec2_utils.random_eip_association_id()
+
+        def apply() -> None:
+            backend.associate_address(instance=instance, eni=eni, address=eip.public_ip, reassociate=True)
+            eip.association_id = association_id
+
+        _schedule_or_run("eip_associate", eip.public_ip, STATE.delay("eip_associate"), apply)
+        return ActionResult({"AssociationId": association_id})
+
+    def disassociate_address(self: Any) -> ActionResult:
+        backend = self.ec2_backend
+        public_ip = self._get_param("PublicIp")
+        if public_ip:
+            eip = backend.address_by_ip([public_ip])[0]
+            if eip.domain == "vpc":
+                # not confirmed verbatim against AWS: VPC addresses are disassociated by association id
+                raise ec2_error(
+                    "InvalidParameterValue",
+                    "You must specify an association id when unmapping an address from a VPC instance",
+                )
+        return orig_disassociate(self)  # type: ignore[no-any-return]
+
+    def move_address_to_vpc(self: Any) -> ActionResult:
+        backend = self.ec2_backend
+        public_ip = self._get_param("PublicIp")
+        if not public_ip:
+            raise ec2_error("MissingParameter", "The request must contain the parameter PublicIp")
+        eip = backend.address_by_ip([public_ip])[0]
+        self.error_on_dryrun()
+        moving = getattr(eip, "_lab_moving", None)
+        if moving == "movingToVpc":
+            return ActionResult({"Status": "MoveInProgress"})
+        if moving == "restoringToClassic":
+            raise ec2_error(
+                "InvalidAddress.Moving", f"The address {public_ip} is being restored to EC2-Classic"
+            )
+        if eip.domain == "vpc":
+            return ActionResult({"Status": "InVpc", "AllocationId": eip.allocation_id})
+        if eip.instance is not None or eip.eni is not None:
+            # code not confirmed against AWS; the rule ("must not be associated") is from the API reference
+            raise ec2_error(
+                "InvalidParameterValue",
+                f"The address {public_ip} is associated with an instance and cannot be moved",
+            )
+        if _now() - getattr(eip, "_lab_allocated_at", 0.0) < DAY:
+            # code not confirmed against AWS; the rule (allocated > 24 hours) is from the API reference
+            raise ec2_error(
+                "InvalidParameterValue",
+                f"The address {public_ip} must be allocated to your account for more than 24 hours "
+                "before it can be moved",
+            )
+        _classic, vpc = _eip_count(backend)
+        if vpc >= STATE.vpc_limit:
+            raise ec2_error("AddressLimitExceeded", LIMIT_MESSAGE)
+        eip._lab_moving = "movingToVpc"
+        new_id = ec2_utils.random_eip_allocation_id()
+
+        def apply() -> None:
+            old_id = eip.id
+            eip.domain = "vpc"
+            eip.allocation_id = new_id
+            eip.id = new_id
+            eip._lab_moving = None
+            eip._lab_from_classic = True
+            _retag(backend, old_id, new_id)
+
+        _schedule_or_run("address_move", public_ip, STATE.delay("address_move"), apply)
+        return ActionResult({"Status": "MoveInProgress"})
+
+    def restore_address_to_classic(self: Any) -> ActionResult:
+        backend = self.ec2_backend
+        public_ip = self._get_param("PublicIp")
+        if not public_ip:
+            raise ec2_error("MissingParameter", "The request must contain the parameter PublicIp")
+        eip = backend.address_by_ip([public_ip])[0]
+        self.error_on_dryrun()
+        moving = getattr(eip, "_lab_moving", None)
+        if moving == "restoringToClassic":
+            return ActionResult({"PublicIp": public_ip, "Status": "MoveInProgress"})
+        if moving == "movingToVpc":
+            raise ec2_error("InvalidAddress.Moving", f"The address {public_ip} is being moved to the VPC")
+        if eip.domain == "standard":
+            return ActionResult({"PublicIp": public_ip, "Status": "InClassic"})
+        if not getattr(eip, "_lab_from_classic", False):
+            # rule from the API reference; code/message not confirmed
+            raise ec2_error(
+                "InvalidParameterValue",
+                f"The address {public_ip} was allocated for use in EC2-VPC "
+                "and cannot be restored to EC2-Classic",
+            )
+        if eip.instance is not None or eip.eni is not None:
+            raise ec2_error(
+                "InvalidParameterValue",
+                f"The address {public_ip} is associated with an instance and cannot be moved",
+            )
+        classic, _vpc = _eip_count(backend)
+        if classic >= STATE.classic_limit:
+            raise ec2_error("AddressLimitExceeded", LIMIT_MESSAGE)
+        eip._lab_moving = "restoringToClassic"
+
+        def apply() -> None:
+            old_id = eip.id
+            eip.domain = "standard"
+            eip.allocation_id = None
+            eip.id = _classic_tag_id(public_ip)
+            eip.association_id = None
+            eip._lab_moving = None
+            _retag(backend, old_id, eip.id)
+
+        _schedule_or_run("address_restore", public_ip, STATE.delay("address_restore"), apply)
+        return ActionResult({"PublicIp": public_ip, "Status": "MoveInProgress"})
+
+    def describe_moving_addresses(self: Any) -> ActionResult:
+        self.error_on_dryrun()
+        ips = set(self._get_param("PublicIps", []) or [])
+        filters = self._filters_from_querystring()
+        wanted_status = set(filters.get("moving-status", []))
+        out = []
+        for a in self.ec2_backend.addresses:
+            status = getattr(a, "_lab_moving", None)
+            if not status or (ips and a.public_ip not in ips):
+                continue
+            if wanted_status and status not in wanted_status:
+                continue
+            out.append({"MoveStatus": status, "PublicIp": a.public_ip})
+        return ActionResult({"MovingAddressStatuses": out})
+
+    def stop_instances(self: Any) -> ActionResult:
+        backend = self.ec2_backend
+        ids = self._get_param("InstanceIds", [])
+        instances = backend.get_multi_instances_by_id(ids) if ids else []
+        before = {i.id: i._state.name for i in instances}
+        result = orig_stop(self)
+        for inst in instances:
+            if before.get(inst.id) in ("stopped", "stopping"):
+                continue
+            inst._state.name, inst._state.code = "stopping", 64
+            tags = _instance_tags(inst)
+
+            def apply(inst: Any = inst, tags: dict[str, str] = tags) -> Callable[[], None]:
+                inst._state.name, inst._state.code = "stopped", 80
+                if is_classic_instance(inst):
+                    for a in list(backend.addresses):
+                        if a.instance is not None and a.instance.id == inst.id:
+                            backend.disassociate_address(address=a.public_ip)
+                return lambda: STATE.hooks.instance_stopped(inst.id, tags)
+
+            _schedule_or_run("instance_state", inst.id, STATE.delay("instance_stop"), apply)
+        return result  # type: ignore[no-any-return]
+
+    def start_instances(self: Any) -> ActionResult:
+        backend = self.ec2_backend
+        ids = self._get_param("InstanceIds", [])
+        instances = backend.get_multi_instances_by_id(ids) if ids else []
+        before = {i.id: i._state.name for i in instances}
+        for inst in instances:
+            if inst._state.name == "stopping":
+                raise ec2_error(
+                    "IncorrectInstanceState",
+                    f"The instance '{inst.id}' is not in a state from which it can be started.",
+                )
+        result = orig_start(self)
+        for inst in instances:
+            if before.get(inst.id) in ("running", "pending"):
+                continue
+            inst._state.name, inst._state.code = "pending", 0
+            tags = _instance_tags(inst)
+
+            def apply(inst: Any = inst, tags: dict[str, str] = tags) -> Callable[[], None]:
+                inst._state.name, inst._state.code = "running", 16
+                return lambda: STATE.hooks.instance_started(inst.id, tags)
+
+            _schedule_or_run("instance_state", inst.id, STATE.delay("instance_start"), apply)
+        return result  # type: ignore[no-any-return]
+
+    def attach_volume(self: Any) -> ActionResult:
+        volume = self.ec2_backend.get_volume(self._get_param("VolumeId"))
+        if volume.attachment is not None:
+            raise ec2_error(
+                "VolumeInUse", f"vol '{volume.id}' is already attached to an instance"
+            )  # AWS: "VolumeInUse" (message wording not confirmed)
+        result = orig_attach(self)
+        att = volume.attachment
+        if att is None:
+            return result  # type: ignore[no-any-return]
+        att.status = "attaching"
+        tags = _instance_tags(att.instance)
+
+        def apply() -> Callable[[], None]:
+            att.status = "attached"
+            return lambda: STATE.hooks.volume_attached(volume.id, att.instance.id, tags, att.device)
+
+        _schedule_or_run("volume", volume.id, STATE.delay("volume_attach"), apply)
+        return result  # type: ignore[no-any-return]
+
+    def detach_volume(self: Any) -> ActionResult:
+        backend = self.ec2_backend
+        volume = backend.get_volume(self._get_param("VolumeId"))
+        instance_id = self._get_param("InstanceId")
+        force = bool(self._get_param("Force", False))
+        att = volume.attachment
+        if att is None or (instance_id and att.instance.id != instance_id):
+            raise ec2_exceptions.InvalidVolumeAttachmentError(volume.id, instance_id)
+        self.error_on_dryrun()
+        tags = _instance_tags(att.instance)
+        result = ActionResult(
+            {
+                "VolumeId": volume.id,
+                "InstanceId": att.instance.id,
+                "Device": att.device,
+                "State": "detaching",
+                "AttachTime": att.attach_time,
+            }
+        )
+        if att.status == "detaching" and not force:
+            return result
+        att.status = "detaching"
+        instance = att.instance
+        device = att.device
+
+        def ready() -> bool:
+            return force or not STATE.hooks.volume_in_use(volume.id, instance.id, tags, device)
+
+        def apply() -> Callable[[], None] | None:
+            if volume.attachment is not att:
+                return None
+            backend.detach_volume(volume.id, instance.id, device)
+            return lambda: STATE.hooks.volume_detached(volume.id, instance.id, tags, device)
+
+        _schedule_or_run("volume", volume.id, STATE.delay("volume_detach"), apply, ready)
+        return result
+
+    EC2Response.allocate_address = allocate_address  # type: ignore[method-assign]
+    EC2Response.associate_address = associate_address  # type: ignore[method-assign]
+    EC2Response.disassociate_address = disassociate_address  # type: ignore[method-assign]
+    EC2Response.describe_account_attributes = _account_attributes  # type: ignore[method-assign]
+    EC2Response.move_address_to_vpc = move_address_to_vpc  # type: ignore[attr-defined]
+    EC2Response.restore_address_to_classic = restore_address_to_classic  # type: ignore[attr-defined]
+    EC2Response.describe_moving_addresses = describe_moving_addresses  # type: ignore[attr-defined]
+    EC2Response.stop_instances = stop_instances  # type: ignore[method-assign]
+    EC2Response.start_instances = start_instances  # type: ignore[method-assign]
+    EC2Response.attach_volume = attach_volume  # type: ignore[method-assign]
+    EC2Response.detach_volume = detach_volume  # type: ignore[method-assign]
+
+
+# ------------------------------------------------------------------------------------------------
+# RDS: moving a DB instance into a VPC takes minutes; without ApplyImmediately it waits
+
+
+def _patch_rds() -> None:
+    RR = rds_responses.RDSResponse
+    orig_modify = RR.modify_db_instance
+
+    def modify_db_instance(self: Any) -> ActionResult:
+        subnet_group = self._get_param("DBSubnetGroupName")
+        if not subnet_group:
+            return orig_modify(self)  # type: ignore[no-any-return]
+        ident = self._get_param("DBInstanceIdentifier")
+        db = self.backend.describe_db_instances(ident)[0]
+        self.backend.describe_db_subnet_groups(subnet_group)  # DBSubnetGroupNotFoundFault if unknown
+        apply_now = bool(self._get_param("ApplyImmediately", False))
+        params = self.params
+        for key in ("DBSubnetGroupName", "db_subnet_group_name"):
+            if key in params:
+                del params[key]
+        result = orig_modify(self)
+        if not apply_now:
+            pending = dict(getattr(db, "pending_modified_values", None) or {})
+            pending["DBSubnetGroupName"] = subnet_group
+            db.pending_modified_values = pending
+            return result  # type: ignore[no-any-return]
+        db.status = "modifying"
+
+        def apply() -> None:
+            db.db_subnet_group_name = subnet_group
+            db.status = "available"
+            pending = dict(getattr(db, "pending_modified_values", None) or {})
+            pending.pop("DBSubnetGroupName", None)
+            db.pending_modified_values = pending or None
+
+        _schedule_or_run("rds_modify", db.db_instance_identifier, STATE.delay("rds_modify_vpc"), apply)
+        return result  # type: ignore[no-any-return]
+
+    RR.modify_db_instance = modify_db_instance  # type: ignore[method-assign]
+
+
+# ------------------------------------------------------------------------------------------------
+# Service Quotas: ec2 / L-0263D0A3 ("EC2-VPC Elastic IPs") answers the VPC EIP limit
+
+
+def _patch_servicequotas() -> None:
+    B = sq_models.ServiceQuotasBackend
+    orig = B.get_service_quota
+
+    def get_service_quota(self: Any, service_code: str, quota_code: str) -> dict[str, Any]:
+        if service_code == "ec2" and quota_code == VPC_EIP_QUOTA_CODE:
+            return {
+                "Adjustable": True,
+                "GlobalQuota": False,
+                "QuotaArn": (
+                    f"arn:aws:servicequotas:{self.region_name}:{self.account_id}:ec2/{VPC_EIP_QUOTA_CODE}"
+                ),
+                "QuotaCode": VPC_EIP_QUOTA_CODE,
+                "QuotaName": "EC2-VPC Elastic IPs",
+                "ServiceCode": "ec2",
+                "ServiceName": "Amazon Elastic Compute Cloud (Amazon EC2)",
+                "Unit": "None",
+                "Value": float(STATE.vpc_limit),
+            }
+        return orig(self, service_code, quota_code)  # type: ignore[no-any-return]
+
+    B.get_service_quota = get_service_quota  # type: ignore[method-assign]

@@ -323,11 +323,10 @@ def measure_window(
         )
         within = duration <= budget * 60
         window["verdict"] = "within_budget" if within else "over_budget"
-        share = f", {duration / (budget * 60):.0%} of it" if budget > 0 else ""
-        window["summary"] = f"maintenance window {fmt_duration(duration)}: " + (
-            f"within the {fmt_minutes(budget)} budget{share}"
-            if within
-            else f"OVER the {fmt_minutes(budget)} budget"
+        verdict = "within the" if within else "OVER the"
+        window["summary"] = (
+            f"window {fmt_duration(duration)}, {verdict} {fmt_minutes(budget)} budget"
+            f" ({budget_share(duration, budget)})"
         )
     if check_mode:
         window["verdict"] = "not_measured"
@@ -352,6 +351,7 @@ class Timeline:
         self.warnings: list[str] = []
         self.current: PhaseRecord | None = None
         self.ended_at: float | None = None
+        self.interrupted = False
         self.stats: dict[str, dict[str, int]] = {}
 
     def now(self) -> float:
@@ -427,6 +427,7 @@ class Timeline:
         self.current = None
 
     def finish(self, interrupted: bool = False) -> None:
+        self.interrupted = interrupted
         if interrupted and self.current is not None:
             self.current.interrupted = True
         self.close_phase()
@@ -548,8 +549,8 @@ def stopped_at(timeline: Timeline, status: str, failed: list[dict[str, Any]]) ->
     }
 
 
-def run_status(timeline: Timeline, interrupted: bool) -> str:
-    if interrupted:
+def run_status(timeline: Timeline) -> str:
+    if timeline.interrupted:
         return "interrupted"
     if any(p.status == "failed" for p in timeline.phases):
         return "failed"
@@ -561,14 +562,13 @@ def run_status(timeline: Timeline, interrupted: bool) -> str:
 def build_report(
     timeline: Timeline,
     *,
-    interrupted: bool = False,
     check_mode: bool = False,
     default_budget: float = 20.0,
     slowest: int = 5,
     run_info: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     end = timeline.ended_at if timeline.ended_at is not None else timeline.now()
-    status = run_status(timeline, interrupted)
+    status = run_status(timeline)
     failed = failures(timeline)
     return {
         "schema": SCHEMA,
@@ -633,7 +633,7 @@ def render_markdown(report: Mapping[str, Any], svg_name: str | None = None) -> s
         f"- Run: {report['started_at']} to {report['ended_at']} (UTC), {fmt_duration(report['duration_s'])},"
         f" status **{report['status']}**",
         f"- Playbooks: {', '.join(f'`{p}`' for p in report['playbooks'])}",
-        f"- Maintenance window: **{report['window']['summary']}**",
+        f"- Maintenance: **{report['window']['summary']}**",
     ]
     stop = report["stopped_at"]
     if stop:
@@ -746,7 +746,7 @@ class SvgCanvas:
         self.plot_w = SVG_WIDTH - LABEL_WIDTH - RIGHT_MARGIN
         self.top = top
         self.rows_bottom = top + rows * ROW_HEIGHT
-        self.height = self.rows_bottom + 90
+        self.height = self.rows_bottom + 96
         self.parts: list[str] = []
 
     def x(self, offset: float) -> float:
@@ -760,7 +760,7 @@ def svg_header(canvas: SvgCanvas, report: Mapping[str, Any]) -> None:
     canvas.add(text(12, 24, f"Swap timeline: {report['playbook']}", font_size=17, font_weight="bold"))
     sub = (
         f"{report['started_at']} UTC · {fmt_duration(report['duration_s'])} · status {report['status']}"
-        f" · {report['window']['summary']}"
+        f" · maintenance {report['window']['summary']}"
     )
     canvas.add(text(12, 44, truncate(sub, 150), font_size=12, fill="#333"))
     y = 56
@@ -773,9 +773,8 @@ def svg_header(canvas: SvgCanvas, report: Mapping[str, Any]) -> None:
         y += 26
     stop = report["stopped_at"]
     if stop:
-        where = f"stopped ({stop['reason']}) in {stop['phase'] or '?'}" + (
-            f" at {stop['task']}" if stop["task"] else ""
-        )
+        where = f"stopped ({stop['reason']}) in phase \u201c{stop['phase'] or '?'}\u201d"
+        where += f" at task \u201c{stop['task']}\u201d" if stop["task"] else ""
         canvas.add(text(12, y + 15, truncate(where, 150), font_size=12, font_weight="bold", fill="#c0392b"))
 
 
@@ -795,15 +794,8 @@ def svg_grid(canvas: SvgCanvas) -> None:
         f'<line x1="{LABEL_WIDTH}" y1="{canvas.rows_bottom}" x2="{canvas.x(canvas.span):.1f}"'
         f' y2="{canvas.rows_bottom}" stroke="#333"/>'
     )
-    canvas.add(
-        text(
-            canvas.x(canvas.span),
-            canvas.rows_bottom + 34,
-            "time since start",
-            font_size=11,
-            text_anchor="end",
-        )
-    )
+    y = canvas.rows_bottom + 18
+    canvas.add(text(LABEL_WIDTH - 16, y, "time since start", font_size=11, text_anchor="end"))
 
 
 def svg_window(canvas: SvgCanvas, report: Mapping[str, Any]) -> None:
@@ -842,17 +834,20 @@ def svg_budget_line(canvas: SvgCanvas, budget_end: float, minutes: float) -> Non
     if budget_end <= canvas.span:
         x = canvas.x(budget_end)
         canvas.add(
-            f'<line x1="{x:.1f}" y1="{canvas.top - 4}" x2="{x:.1f}" y2="{canvas.rows_bottom}"'
+            f'<line x1="{x:.1f}" y1="{canvas.top - 4}" x2="{x:.1f}" y2="{canvas.rows_bottom + 46}"'
             f' stroke="#c0392b" stroke-width="2" stroke-dasharray="6,4"><title>{escape(label)}</title></line>'
         )
-        canvas.add(text(x + 3, canvas.rows_bottom - 4, label, font_size=11, fill="#c0392b"))
+        anchor = "start" if x < LABEL_WIDTH + canvas.plot_w * 0.6 else "end"
+        label_x = x + 4 if anchor == "start" else x - 4
+        canvas.add(text(label_x, canvas.rows_bottom + 54, f"{label} ends", font_size=11, fill="#c0392b",
+                        text_anchor=anchor))  # fmt: skip
     else:
         note = f"{label} ends at +{tick_label(round(budget_end))}, beyond this axis →"
-        canvas.add(text(canvas.x(canvas.span), canvas.rows_bottom + 34, note, font_size=11, fill="#c0392b",
+        canvas.add(text(canvas.x(canvas.span), canvas.rows_bottom + 54, note, font_size=11, fill="#c0392b",
                         text_anchor="end"))  # fmt: skip
 
 
-def svg_phase_row(canvas: SvgCanvas, phase: Mapping[str, Any], row: int) -> None:
+def svg_phase_row(canvas: SvgCanvas, phase: Mapping[str, Any], row: int, report_check: bool) -> None:
     y = canvas.top + row * ROW_HEIGHT
     if row % 2:
         canvas.add(f'<rect x="0" y="{y}" width="{SVG_WIDTH}" height="{ROW_HEIGHT}" fill="#f6f6f6"/>')
@@ -864,7 +859,7 @@ def svg_phase_row(canvas: SvgCanvas, phase: Mapping[str, Any], row: int) -> None
         return
     x0, x1 = canvas.x(phase["start_offset_s"]), canvas.x(phase["end_offset_s"])
     colour = PHASE_COLOURS.get(phase["status"], "#3c8d2f")
-    hatch = ' stroke-dasharray="3,2" stroke="#7a5b00"' if phase["check_mode"] else ""
+    hatch = ' fill-opacity="0.55" stroke-dasharray="4,2" stroke="#7a5b00"' if report_check else ""
     canvas.add(
         f'<rect x="{x0:.1f}" y="{y + (ROW_HEIGHT - BAR_HEIGHT) / 2}" width="{max(x1 - x0, 2):.1f}"'
         f' height="{BAR_HEIGHT}" rx="2" fill="{colour}"{hatch}>'
@@ -915,7 +910,7 @@ def render_svg(report: Mapping[str, Any]) -> str:
     canvas = SvgCanvas(axis_span(report), max(len(phases), 1), top)
     svg_header(canvas, report)
     for row, phase in enumerate(phases):
-        svg_phase_row(canvas, phase, row)
+        svg_phase_row(canvas, phase, row, report["check_mode"] or phase["check_mode"])
     svg_grid(canvas)
     svg_window(canvas, report)
     svg_markers(canvas, report)
@@ -1079,24 +1074,23 @@ class CallbackModule(CallbackBase):
         self.timeline.stats = {h: dict(stats.summarize(h)) for h in sorted(stats.processed)}
         self.timeline.finish()
         self._finished = True
-        self._written = self._write(interrupted=False)
+        self._written = self._write()
 
     def _at_exit(self) -> None:
         """Prints the report's path last, after the other callbacks' summaries; writes an interrupted run."""
         if self.timeline is not None and not self._finished:
             self.timeline.finish(interrupted=True)
             self._finished = True
-            self._written = self._write(interrupted=True)
+            self._written = self._write()
         if self._written:
             self._display.display(f"timeline: {display_path(self._written)}")
 
-    def _write(self, interrupted: bool) -> str | None:
+    def _write(self) -> str | None:
         assert self.timeline is not None
         args = cli_args()
         try:
             report = build_report(
                 self.timeline,
-                interrupted=interrupted,
                 check_mode=bool(args.get("check")),
                 default_budget=float(self.get_option("budget_minutes")),
                 slowest=int(self.get_option("slowest_tasks")),

@@ -758,11 +758,9 @@ class SvgCanvas:
 
 def svg_header(canvas: SvgCanvas, report: Mapping[str, Any]) -> None:
     canvas.add(text(12, 24, f"Swap timeline: {report['playbook']}", font_size=17, font_weight="bold"))
-    sub = (
-        f"{report['started_at']} UTC · {fmt_duration(report['duration_s'])} · status {report['status']}"
-        f" · maintenance {report['window']['summary']}"
-    )
-    canvas.add(text(12, 44, truncate(sub, 150), font_size=12, fill="#333"))
+    duration = fmt_duration(report["duration_s"])
+    sub = f"started {report['started_at']} UTC · {duration} · status {report['status']}"
+    canvas.add(text(12, 44, sub, font_size=12, fill="#333"))
     y = 56
     if report["check_mode"]:
         canvas.add(
@@ -776,6 +774,12 @@ def svg_header(canvas: SvgCanvas, report: Mapping[str, Any]) -> None:
         where = f"stopped ({stop['reason']}) in phase \u201c{stop['phase'] or '?'}\u201d"
         where += f" at task \u201c{stop['task']}\u201d" if stop["task"] else ""
         canvas.add(text(12, y + 15, truncate(where, 150), font_size=12, font_weight="bold", fill="#c0392b"))
+
+
+def svg_stripes(canvas: SvgCanvas, rows: int) -> None:
+    for row in range(1, rows, 2):
+        y = canvas.top + row * ROW_HEIGHT
+        canvas.add(f'<rect x="0" y="{y}" width="{SVG_WIDTH}" height="{ROW_HEIGHT}" fill="#f4f4f4"/>')
 
 
 def svg_grid(canvas: SvgCanvas) -> None:
@@ -815,18 +819,29 @@ def svg_window(canvas: SvgCanvas, report: Mapping[str, Any]) -> None:
         f' height="{canvas.rows_bottom - canvas.top + 4}" fill="{colour}" fill-opacity="0.14"'
         f' stroke="{colour}" stroke-opacity="0.6"><title>{escape(window["summary"])}</title></rect>'
     )
-    label = f"maintenance window {fmt_duration(window['duration_s'])}"
-    label += {
-        "within_budget": f", within {fmt_minutes(window['budget_minutes'])} budget",
-        "over_budget": f", OVER {fmt_minutes(window['budget_minutes'])} budget",
-        "open_at_end": ", still open at end of run",
-    }.get(window["verdict"], " (check mode)" if report["check_mode"] else "")
+    label = window_label(window, report["check_mode"])
     anchor = "start" if x0 < LABEL_WIDTH + canvas.plot_w * 0.55 else "end"
     canvas.add(
         text(x0 if anchor == "start" else x1, canvas.top - 8, label, font_size=12, font_weight="bold",
              fill=colour, text_anchor=anchor)
     )  # fmt: skip
     svg_budget_line(canvas, opened + window["budget_s"], window["budget_minutes"])
+
+
+def window_label(window: Mapping[str, Any], check_mode: bool) -> str:
+    duration = fmt_duration(window["duration_s"])
+    if window["state"] == "open_at_end":
+        label = f"maintenance window still open at end of run, {duration} so far"
+    else:
+        label = f"maintenance window {duration}"
+    budget = fmt_minutes(window["budget_minutes"])
+    if check_mode:
+        return label + " (check mode: no verdict)"
+    if window["verdict"] == "over_budget":
+        return label + f", OVER {budget} budget"
+    if window["verdict"] == "within_budget":
+        return label + f", within {budget} budget"
+    return label
 
 
 def svg_budget_line(canvas: SvgCanvas, budget_end: float, minutes: float) -> None:
@@ -849,8 +864,6 @@ def svg_budget_line(canvas: SvgCanvas, budget_end: float, minutes: float) -> Non
 
 def svg_phase_row(canvas: SvgCanvas, phase: Mapping[str, Any], row: int, report_check: bool) -> None:
     y = canvas.top + row * ROW_HEIGHT
-    if row % 2:
-        canvas.add(f'<rect x="0" y="{y}" width="{SVG_WIDTH}" height="{ROW_HEIGHT}" fill="#f6f6f6"/>')
     name = f"{phase['index']}. {phase['name']}"
     label = escape(truncate(name, 44))
     canvas.add(f'<text x="12" y="{y + 18}" font-size="12"><title>{escape(name)}</title>{label}</text>')
@@ -909,9 +922,10 @@ def render_svg(report: Mapping[str, Any]) -> str:
     top = 80 + (26 if report["check_mode"] else 0) + (22 if report["stopped_at"] else 0)
     canvas = SvgCanvas(axis_span(report), max(len(phases), 1), top)
     svg_header(canvas, report)
+    svg_stripes(canvas, len(phases))
+    svg_grid(canvas)
     for row, phase in enumerate(phases):
         svg_phase_row(canvas, phase, row, report["check_mode"] or phase["check_mode"])
-    svg_grid(canvas)
     svg_window(canvas, report)
     svg_markers(canvas, report)
     svg_legend(canvas)

@@ -253,19 +253,26 @@ def issue_moves(client: Any, to_move: list[str]) -> tuple[dict[str, dict[str, An
     return issued, None
 
 
-def wait_for_moves(module: AnsibleAWSModule, client: Any, ips: list[str], progress: Progress) -> list[str]:
-    """Wait until none of ``ips`` is moving and DescribeAddresses shows each in the VPC."""
+def wait_for_moves(
+    module: AnsibleAWSModule, client: Any, ips: list[str], progress: Progress
+) -> tuple[list[str], dict[str, Eip] | None]:
+    """Wait until none of ``ips`` is moving and DescribeAddresses shows each in the VPC.
+
+    Returns what is still pending and the last DescribeAddresses answer (None if none was needed).
+    """
+    last: dict[str, dict[str, Eip]] = {}
 
     def pending() -> list[str]:
         moving = describe_moving_addresses(client)
         still = [ip for ip in ips if ip in moving]
         if still:
             return still
-        addresses = describe_addresses(client)
-        return [ip for ip in ips if ip in addresses and addresses[ip].domain != VPC]
+        last["addresses"] = describe_addresses(client)
+        return [ip for ip in ips if ip in last["addresses"] and last["addresses"][ip].domain != VPC]
 
     p = module.params
-    return wait_until(pending, p["wait_timeout"], p["poll_interval"], progress, "moves to VPC", len(ips))
+    remaining = wait_until(pending, p["wait_timeout"], p["poll_interval"], progress, "moves to VPC", len(ips))
+    return remaining, last.get("addresses")
 
 
 def entry(eip: Eip | None, ip: str, action: str, status: str | None) -> dict[str, Any]:
@@ -323,8 +330,9 @@ def run(module: AnsibleAWSModule) -> None:
         fail(module, problems, moved=0)
     client = ec2_client(module)
     progress = Progress(module.log)
-    addresses = describe_addresses(client)
+    # moving first: a move that ends between the two calls then shows as moving or in the VPC, never Classic
     moving = describe_moving_addresses(client)
+    addresses = describe_addresses(client)
     plan = classify(public_ips, addresses, moving, module.region)
     quotas = check_preconditions(module, client, plan, addresses, moving)
     changed = bool(plan.to_move or plan.to_wait)
@@ -336,13 +344,14 @@ def run(module: AnsibleAWSModule) -> None:
 
     issued, error = issue_moves(client, plan.to_move)
     waited = list(issued) + plan.to_wait
-    pending = wait_for_moves(module, client, waited, progress) if module.params["wait"] and waited else []
-    if not module.params["wait"]:
-        pending = waited
-    final = describe_addresses(client) if waited else addresses
+    pending, final = waited, None
+    if module.params["wait"] and waited:
+        pending, final = wait_for_moves(module, client, waited, progress)
+    if final is None:
+        final = describe_addresses(client) if waited else addresses
     entries = final_entries(public_ips, plan, issued, final, pending)
     result = {
-        "changed": bool(issued) or (bool(plan.to_wait) and not pending) or changed,
+        "changed": changed,
         "addresses": entries,
         "moved": len(issued),
         "quotas": quotas,

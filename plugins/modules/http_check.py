@@ -38,7 +38,7 @@ options:
   url:
     description:
       - The URL to request, C(http://) or C(https://). The host may be an IP address.
-      - Mutually exclusive with O(checks); one of them is required.
+      - Mutually exclusive with O(checks) and O(urls); one of the three is required.
     type: str
   checks:
     description:
@@ -80,6 +80,12 @@ options:
       headers:
         description: Extra request headers, merged over the top-level O(headers).
         type: dict
+  urls:
+    description:
+      - Shorthand for O(checks) when only the URL differs, one check per URL, named by its URL, with the
+        top-level options. Mutually exclusive with O(url) and O(checks).
+    type: list
+    elements: str
   source_address:
     description:
       - The local IP address to bind the client socket to before connecting, for example an office address
@@ -228,13 +234,13 @@ error:
   sample: "status 503, expected one of [200]"
 results:
   description: One entry per check, in the order given, with the same keys as the single form plus C(name).
-  returned: when O(checks) is given
+  returned: when O(checks) or O(urls) is given
   type: list
   elements: dict
   sample: [{"name": "front page", "url": "http://127.100.0.1/", "ok": true, "status": 200}]
 failed_checks:
   description: The names of the checks that failed after all retries.
-  returned: when O(checks) is given
+  returned: when O(checks) or O(urls) is given
   type: list
   elements: str
   sample: ["login page"]
@@ -273,7 +279,12 @@ def check_bounds(params: dict[str, Any]) -> list[str]:
 
 def build_checks(params: dict[str, Any]) -> list[dict[str, Any]]:
     """Turn the module parameters into a list of fully specified checks (top-level values are defaults)."""
-    items = [{"url": params["url"]}] if params.get("url") else params.get("checks") or []
+    if params.get("url"):
+        items = [{"url": params["url"]}]
+    elif params.get("urls"):
+        items = [{"url": url} for url in params["urls"]]
+    else:
+        items = params.get("checks") or []
     checks = []
     for item in items:
         check = {key: item.get(key) if item.get(key) is not None else params.get(key) for key in CHECK_KEYS}
@@ -481,6 +492,7 @@ def main() -> None:
         argument_spec=dict(
             url=dict(type="str"),
             checks=dict(type="list", elements="dict", options=check_spec),
+            urls=dict(type="list", elements="str"),
             source_address=dict(type="str"),
             proxy_protocol_source=dict(type="str"),
             host_header=dict(type="str"),
@@ -494,8 +506,8 @@ def main() -> None:
             validate_certs=dict(type="bool", default=True),
             body_excerpt_length=dict(type="int", default=500),
         ),
-        mutually_exclusive=[("url", "checks")],
-        required_one_of=[("url", "checks")],
+        mutually_exclusive=[("url", "checks", "urls")],
+        required_one_of=[("url", "checks", "urls")],
         supports_check_mode=True,
     )
     params = module.params

@@ -394,3 +394,12 @@ def test_proxy_protocol_family_mismatch_is_reported(
     result = run_module({"url": f"http://127.0.0.1:{port}/", "proxy_protocol_source": "2001:db8::1"}, capsys)
     assert result["failed"] is True
     assert "differ in family" in result["msg"]
+
+
+def test_urls_shorthand_checks_each_url(server: Recorder, capsys: pytest.CaptureFixture[str]) -> None:
+    urls = [server.base + "/maintenance/a", server.base + "/maintenance/b", server.base + "/"]
+    result = run_module({"urls": urls, "status": [503], "source_address": OFFICE}, capsys)
+    assert result["failed"] is True
+    assert result["failed_checks"] == [server.base + "/"]
+    assert [r["retry_after"] for r in result["results"]] == ["600", "600", None]
+    assert len(server.seen) == 3

@@ -11,7 +11,8 @@ type: aggregate
 short_description: write the swap timeline (phases, slowest tasks, window vs budget) after every run
 description:
   - "After every C(ansible-playbook) run, writes C(<report_dir>/<UTC start time>-<playbook>.json), C(.md) and
-    C(.svg), and prints one line at the end, C(timeline: <path>.md)."
+    C(.svg), and prints one line at the end, C(timeline: <path>.md) (on stderr when the stdout callback is a
+    JSON one, so that stdout stays parseable)."
   - Every play is a phase. For each phase the report gives start offset, end, duration, status
     (C(ok), C(failed), C(skipped), C(not_run), C(interrupted)), its slowest tasks, and in the JSON every task
     with its duration and per-host status.
@@ -997,6 +998,12 @@ def in_rescued_block(task: Any) -> bool:
     return False
 
 
+def stdout_is_machine_readable() -> bool:
+    """With a JSON stdout callback the `timeline:` line goes to stderr, so stdout stays parseable."""
+    name = str(getattr(C, "DEFAULT_STDOUT_CALLBACK", "") or "")
+    return "json" in name
+
+
 def cli_args() -> Mapping[str, Any]:
     try:
         return dict(context.CLIARGS)
@@ -1092,12 +1099,16 @@ class CallbackModule(CallbackBase):
 
     def _at_exit(self) -> None:
         """Prints the report's path last, after the other callbacks' summaries; writes an interrupted run."""
-        if self.timeline is not None and not self._finished:
-            self.timeline.finish(interrupted=True)
-            self._finished = True
-            self._written = self._write()
-        if self._written:
-            self._display.display(f"timeline: {display_path(self._written)}")
+        try:
+            if self.timeline is not None and not self._finished:
+                self.timeline.finish(interrupted=True)
+                self._finished = True
+                self._written = self._write()
+            if self._written:
+                line = f"timeline: {display_path(self._written)}"
+                self._display.display(line, stderr=stdout_is_machine_readable())
+        except Exception as exc:  # never turn the end of a run into a traceback
+            self._display.warning(f"swap_timeline: could not finish the timeline report: {exc}")
 
     def _write(self) -> str | None:
         assert self.timeline is not None

@@ -331,7 +331,11 @@ def measure_window(
         )
     if check_mode:
         window["verdict"] = "not_measured"
-        window["summary"] = f"CHECK MODE, not a real measurement: {window['summary']}"
+        state = "still open at end of run" if window["state"] == "open_at_end" else "between the markers"
+        window["summary"] = (
+            f"CHECK MODE: {fmt_duration(window['duration_s'])} {state} in a dry run; not a measurement,"
+            f" no verdict against the {fmt_minutes(budget)} budget"
+        )
     return window
 
 

@@ -28,12 +28,13 @@ masked="$(grep -v '^\s*#' "$units_file" | xargs)"
 
 echo "image: building $tag (mmdebstrap bookworm from $sources)"
 # Mask units that cannot work in a container; disable the services each role enables itself;
-# drop the default Postgres cluster's autostart (roles decide where the data lives).
+# drop the default Postgres cluster (the data lives on the data volume; the seed creates the cluster).
 mmdebstrap --variant=apt --mode=root --format=tar \
   --aptopt='APT::Install-Recommends "false"' \
   --include="$packages" \
   --customize-hook="chroot \"\$1\" systemctl mask $masked" \
   --customize-hook='chroot "$1" systemctl disable nginx.service postgresql.service' \
+  --customize-hook='chroot "$1" pg_dropcluster 15 main' \
   --customize-hook='chroot "$1" systemctl set-default multi-user.target' \
   --customize-hook='rm -f "$1"/etc/machine-id "$1"/var/lib/dbus/machine-id; : > "$1"/etc/machine-id' \
   --customize-hook='rm -f "$1"/etc/nginx/sites-enabled/default' \
@@ -47,5 +48,9 @@ podman import \
   --change "LABEL=clusterswap.lab.inputs=$hash" \
   "$work/rootfs.tar" "$tag" >/dev/null
 podman tag "$tag" "$repo:latest"
+# Older builds of the image are superseded (an image still used by a container stays).
+for old in $(podman images --format '{{.Repository}}:{{.Tag}}' "$repo"); do
+  case "$old" in "$tag" | "$repo:latest") ;; *) podman rmi "$old" >/dev/null 2>&1 || true ;; esac
+done
 end=$(date +%s.%N)
 awk -v s="$start" -v e="$end" -v t="$tag" 'BEGIN { printf "image: built %s in %.1f s\n", t, e - s }'

@@ -1,0 +1,148 @@
+"""The lab's traffic edge: what the internet side of an Elastic IP does, on one machine.
+
+Listens on port 80 of every EIP address the simulated AWS knows (127.100.x.y: Linux delivers all of
+127/8 to the loopback). Per connection it looks up which instance the EIP is associated with right now
+(`GET /_lab/routes`, cached at most 0.5 s), connects to that instance's container on port 80, sends a
+PROXY protocol v1 header with the client's address (as a network load balancer does) and relays bytes
+both ways. A connection to an EIP associated with nothing, or with an instance that has no container,
+is closed at once.
+
+    python -m lab.hosts.edge --sim http://127.0.0.1:5055 [--port 80]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import time
+import urllib.request
+from typing import Any
+
+from lab.hosts.world import container_ip
+
+ROUTE_TTL = 0.5
+REFRESH_EVERY = 0.25
+CONNECT_TIMEOUT = 3.0
+log = logging.getLogger("lab.edge")
+
+
+class Routes:
+    """EIP → route, from the simulated AWS, cached at most ROUTE_TTL seconds."""
+
+    def __init__(self, sim_url: str) -> None:
+        self.url = sim_url.rstrip("/") + "/_lab/routes"
+        self.table: dict[str, Any] = {}
+        self.fetched = 0.0
+        self.lock = asyncio.Lock()
+
+    def _fetch(self) -> dict[str, Any]:
+        with urllib.request.urlopen(self.url, timeout=2) as resp:
+            return json.load(resp)
+
+    async def refresh(self) -> dict[str, Any]:
+        async with self.lock:
+            if time.monotonic() - self.fetched > ROUTE_TTL / 2:
+                self.table = await asyncio.to_thread(self._fetch)
+                self.fetched = time.monotonic()
+            return self.table
+
+    async def lookup(self, eip: str) -> str | None:
+        """The container address to forward an EIP's connection to, or None to refuse it."""
+        table = self.table if time.monotonic() - self.fetched <= ROUTE_TTL else await self.refresh()
+        route = table.get(eip)
+        return container_ip(route.get("lab_host")) if route else None
+
+
+def proxy_header(client: tuple[str, int], local: tuple[str, int]) -> bytes:
+    """PROXY protocol v1 header for a TCP4 connection from `client` to `local`."""
+    return f"PROXY TCP4 {client[0]} {local[0]} {client[1]} {local[1]}\r\n".encode()
+
+
+async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+        if writer.can_write_eof():
+            writer.write_eof()
+    except (ConnectionError, OSError):
+        pass
+
+
+class Edge:
+    def __init__(self, sim_url: str, port: int) -> None:
+        self.routes = Routes(sim_url)
+        self.port = port
+        self.servers: dict[str, asyncio.Server] = {}
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        client = writer.get_extra_info("peername")[:2]
+        local = writer.get_extra_info("sockname")[:2]
+        try:
+            target = await self.routes.lookup(local[0])
+        except Exception as exc:  # the simulated AWS is down: nothing can be routed
+            log.warning("routes unavailable: %s", exc)
+            target = None
+        if target is None:
+            log.info("refused %s -> %s: no container behind this EIP", client[0], local[0])
+            writer.close()
+            return
+        try:
+            up_reader, up_writer = await asyncio.wait_for(
+                asyncio.open_connection(target, 80), timeout=CONNECT_TIMEOUT
+            )
+        except (OSError, TimeoutError) as exc:
+            log.info("refused %s -> %s: %s:80 unreachable (%s)", client[0], local[0], target, exc)
+            writer.close()
+            return
+        up_writer.write(proxy_header(client, local))
+        await asyncio.gather(_pump(reader, up_writer), _pump(up_reader, writer))
+        for w in (writer, up_writer):
+            w.close()
+            with contextlib.suppress(Exception):
+                await w.wait_closed()
+
+    async def sync_listeners(self) -> None:
+        """Listen on every EIP the simulated AWS has; stop listening on released ones."""
+        table = await self.routes.refresh()
+        for ip in set(table) - set(self.servers):
+            try:
+                self.servers[ip] = await asyncio.start_server(self.handle, ip, self.port, reuse_address=True)
+                log.info("listening on %s:%d", ip, self.port)
+            except OSError as exc:
+                log.warning("cannot listen on %s:%d: %s", ip, self.port, exc)
+        for ip in set(self.servers) - set(table):
+            self.servers.pop(ip).close()
+            log.info("stopped listening on %s:%d (address released)", ip, self.port)
+
+    async def run(self) -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        while not stop.is_set():
+            try:
+                await self.sync_listeners()
+            except Exception as exc:
+                log.warning("routes unavailable: %s", exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=REFRESH_EVERY)
+        for server in self.servers.values():
+            server.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m lab.hosts.edge", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sim", default="http://127.0.0.1:5055", help="simulated AWS base URL")
+    parser.add_argument("--port", type=int, default=80)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    asyncio.run(Edge(args.sim, args.port).run())
+
+
+if __name__ == "__main__":
+    main()

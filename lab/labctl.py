@@ -1,0 +1,406 @@
+"""The lab's commands: bring the lab up, seed a scenario, show it, take it down, rehearse the swap.
+
+    python -m lab.labctl up     --scenario NAME [--latency-scale F]
+    python -m lab.labctl seed   --scenario NAME
+    python -m lab.labctl status
+    python -m lab.labctl down
+    python -m lab.labctl swap   --scenario NAME [--playbook playbooks/full-swap.yml]
+
+`up` builds the host image if missing, starts the simulated AWS (moto server on 127.0.0.1:5055, with the
+podman host hooks), creates the network, the container hosts and the volumes, seeds the scenario and
+starts the traffic edge. It is idempotent: a second `up` with the same scenario changes nothing; with
+another scenario it reseeds. `down` removes everything the lab made. State: lab/.state/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from lab.hosts import containers, podman, seed, volumes
+from lab.hosts.world import HOSTS, IMAGE, REPO, SEEDED_VOLUMES, STATE_DIR, VolumeLayout, host_by_container
+
+SIM_HOST = "127.0.0.1"
+SIM_PORT = 5055
+SIM_URL = f"http://{SIM_HOST}:{SIM_PORT}"
+HOOKS = "lab.hosts.podman_hooks:PodmanHooks"
+REGION = "us-east-1"
+LOG_DIR = STATE_DIR / "logs"
+SCENARIO_FILE = STATE_DIR / "scenario"
+DEFAULT_PLAYBOOK = "playbooks/full-swap.yml"
+
+
+def say(msg: str) -> None:
+    print(f"lab: {msg}", flush=True)
+
+
+# --- processes the lab starts (simulated AWS, edge): pid files in lab/.state ---
+
+
+def _pid_file(name: str) -> Path:
+    return STATE_DIR / f"{name}.pid"
+
+
+def running_pid(name: str) -> int | None:
+    """The pid of the lab process `name` if it is alive and is the process we started."""
+    path = _pid_file(name)
+    if not path.exists():
+        return None
+    pid = int(path.read_text().split()[0])
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return None
+    return pid if path.read_text().split(maxsplit=1)[1].strip() in cmdline.replace("\0", " ") else None
+
+
+def start_process(name: str, args: list[str]) -> int:
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    with (LOG_DIR / f"{name}.log").open("ab") as log:
+        proc = subprocess.Popen(
+            args,
+            cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    marker = " ".join(args[1:4])  # e.g. "-m lab.awssim serve": checked before we ever signal this pid
+    _pid_file(name).write_text(f"{proc.pid} {marker}\n")
+    return proc.pid
+
+
+def stop_process(name: str, timeout: float = 10) -> bool:
+    pid = running_pid(name)
+    _pid_file(name).unlink(missing_ok=True) if pid is None else None
+    if pid is None:
+        return False
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and Path(f"/proc/{pid}").exists() and not _is_zombie(pid):
+        time.sleep(0.1)
+    if Path(f"/proc/{pid}").exists() and not _is_zombie(pid):
+        os.kill(pid, signal.SIGKILL)
+    _pid_file(name).unlink(missing_ok=True)
+    return True
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return True
+
+
+# --- the simulated AWS ---
+
+
+def lab_api(path: str, body: dict[str, Any] | None = None, timeout: float = 120) -> Any:
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(
+        SIM_URL + path,
+        data=data,
+        method="POST" if data else "GET",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=timeout) as resp:
+        return json.load(resp)
+
+
+def sim_answers() -> bool:
+    try:
+        lab_api("/_lab/state", timeout=2)
+        return True
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+def ensure_sim(scenario: str, latency_scale: float | None) -> bool:
+    """Start the simulated AWS if it is not running. True when it was started (seeded with `scenario`)."""
+    if running_pid("awssim") and sim_answers():
+        return False
+    if not (REPO / "lab" / "awssim" / "__main__.py").exists():
+        raise SystemExit("lab: lab/awssim (the simulated AWS) does not exist yet: cannot bring the lab up")
+    args = [sys.executable, "-m", "lab.awssim", "serve", "--host", SIM_HOST, "--port", str(SIM_PORT)]
+    args += ["--scenario", scenario, "--hooks", HOOKS]
+    if latency_scale is not None:
+        args += ["--latency-scale", str(latency_scale)]
+    pid = start_process("awssim", args)
+    deadline = time.monotonic() + 60
+    while not sim_answers():
+        if running_pid("awssim") is None or time.monotonic() > deadline:
+            tail = (LOG_DIR / "awssim.log").read_text()[-2000:]
+            raise SystemExit(f"lab: the simulated AWS did not come up (pid {pid}); log tail:\n{tail}")
+        time.sleep(0.2)
+    say(f"simulated AWS on {SIM_URL} (pid {pid}, scenario {scenario})")
+    return True
+
+
+def ec2() -> Any:
+    import boto3
+
+    return boto3.client(
+        "ec2",
+        endpoint_url=SIM_URL,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+def _tags(resource: dict[str, Any]) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in resource.get("Tags", [])}
+
+
+def sim_instances() -> list[dict[str, Any]]:
+    pages = ec2().get_paginator("describe_instances").paginate()
+    return [i for page in pages for r in page["Reservations"] for i in r["Instances"]]
+
+
+def sim_volumes() -> list[dict[str, Any]]:
+    return [v for page in ec2().get_paginator("describe_volumes").paginate() for v in page["Volumes"]]
+
+
+# --- hosts: containers, volumes, seeded data ---
+
+
+def seeded_volumes(instances: list[dict[str, Any]]) -> list[seed.SeededVolume]:
+    """Every volume of the simulated world with the layout its seeded attachment gives it."""
+    names = {i["InstanceId"]: _tags(i).get("Name", i["InstanceId"]) for i in instances}
+    roots = {(i["InstanceId"], i.get("RootDeviceName")) for i in instances}
+    out = []
+    for v in sim_volumes():
+        att = next(iter(v.get("Attachments", [])), None)
+        if att and (att["InstanceId"], att["Device"]) in roots:
+            continue  # root volumes stay with their instance: no loop device for them
+        inst_name = names.get(att["InstanceId"], "") if att else ""
+        device = att["Device"] if att else ""
+        layout = SEEDED_VOLUMES.get((inst_name, device), VolumeLayout("blank", "", 64))
+        name = _tags(v).get("Name", v["VolumeId"])
+        out.append(seed.SeededVolume(v["VolumeId"], name, inst_name, device, layout))
+    return out
+
+
+def seed_hosts() -> dict[str, Any]:
+    """Fresh container hosts and volumes for the world the simulated AWS holds now. Returns the manifest."""
+    containers.remove_all()
+    volumes.remove_all()
+    instances = sim_instances()
+    by_id = {i["InstanceId"]: i for i in instances}
+    vols = seeded_volumes(instances)
+    manifest: dict[str, Any] = {"volumes": {}, "postgres": None}
+    for vol in vols:
+        files = seed.make_volume_file(vol)
+        manifest["volumes"][vol.volume_id] = {
+            "name": vol.name,
+            "kind": vol.layout.kind,
+            "instance": vol.instance_name,
+            "device": vol.device,
+            "mountpoint": vol.layout.mountpoint,
+            "files": files,
+        }
+    wanted = {_tags(i).get("lab:host") for i in instances} - {None}
+    unknown = wanted - {h.container for h in HOSTS}
+    if unknown:
+        say(f"warning: instances tagged lab:host with no known host: {sorted(unknown)}")
+    containers.create_all(tuple(h for h in HOSTS if h.container in wanted))
+    for vol in vols:
+        inst = next((i for i in instances if _tags(i).get("Name") == vol.instance_name), None)
+        container = _tags(inst).get("lab:host") if inst else None
+        if not container or host_by_container(container) is None:
+            continue
+        volumes.attach(vol.volume_id, inst["InstanceId"], container, vol.device, vol.layout.size_mib)
+        if vol.layout.kind in ("home", "logs"):
+            seed.mount_in(container, vol.device, vol.layout.mountpoint)
+        elif vol.layout.kind == "pgdata":
+            seed.seed_postgres(container, vol.device, vol.layout.mountpoint)
+            manifest["postgres"] = {
+                "instance": vol.instance_name,
+                "database": "pythonanywhere",
+                "tables": seed.postgres_checksums(container),
+            }
+            copy_postgres_config(container)
+    seed.write_manifest(manifest)
+    stop_stopped_instances(by_id)
+    return manifest
+
+
+def copy_postgres_config(source: str, target: str = "cs-new-postgres-1") -> None:
+    """The new Postgres server was set up 'the day before' with the old one's configuration, pointing at
+    the data volume it will receive; its cluster starts only by hand (start.conf manual)."""
+    if not podman.exists(target):
+        return
+    tmp = STATE_DIR / "pgconf"
+    shutil.rmtree(tmp, ignore_errors=True)
+    podman.podman("cp", f"{source}:/etc/postgresql/15/main", str(tmp))
+    podman.exec_in(target, ["mkdir", "-p", "/etc/postgresql/15"])
+    podman.podman("cp", str(tmp), f"{target}:/etc/postgresql/15/main")
+    podman.exec_in(
+        target,
+        [
+            "sh",
+            "-c",
+            "echo manual > /etc/postgresql/15/main/start.conf && chown -R postgres: /etc/postgresql/15",
+        ],
+    )
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def stop_stopped_instances(by_id: dict[str, dict[str, Any]]) -> None:
+    for inst in by_id.values():
+        container = _tags(inst).get("lab:host")
+        if container and inst["State"]["Name"] in ("stopped", "stopping") and podman.is_running(container):
+            podman.podman("stop", "-t", "20", container)
+
+
+def hosts_complete() -> bool:
+    return all(podman.exists(h.container) for h in HOSTS) and seed.MANIFEST.exists()
+
+
+# --- edge ---
+
+
+def ensure_edge() -> bool:
+    if running_pid("edge"):
+        return False
+    pid = start_process("edge", [sys.executable, "-m", "lab.hosts.edge", "--sim", SIM_URL])
+    say(f"traffic edge on the EIP addresses, port 80 (pid {pid})")
+    return True
+
+
+# --- commands ---
+
+
+def build_image() -> None:
+    if subprocess.run(["podman", "image", "exists", IMAGE], check=False).returncode == 0:
+        return
+    t0 = time.monotonic()
+    subprocess.run(["bash", str(REPO / "lab" / "image" / "build.sh")], check=True)
+    say(f"image built in {time.monotonic() - t0:.1f}s")
+
+
+def seeded_scenario() -> str | None:
+    return SCENARIO_FILE.read_text().strip() if SCENARIO_FILE.exists() else None
+
+
+def cmd_up(scenario: str, latency_scale: float | None) -> None:
+    t0 = time.monotonic()
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    build_image()
+    started = ensure_sim(scenario, latency_scale)
+    if seeded_scenario() != scenario or not hosts_complete():
+        reseed(scenario, sim_already_seeded=started)
+    else:
+        say(f"hosts up, scenario {scenario} already seeded")
+    ensure_edge()
+    say(f"up in {time.monotonic() - t0:.1f}s")
+
+
+def reseed(scenario: str, sim_already_seeded: bool = False) -> None:
+    t0 = time.monotonic()
+    SCENARIO_FILE.unlink(missing_ok=True)
+    if not sim_already_seeded:
+        lab_api("/_lab/seed", {"scenario": scenario})
+    manifest = seed_hosts()
+    SCENARIO_FILE.write_text(scenario + "\n")
+    n_files = sum(len(v["files"]) for v in manifest["volumes"].values())
+    say(f"seeded {scenario}: {len(HOSTS)} hosts, {len(manifest['volumes'])} volumes, {n_files} files, "
+        f"postgres {'yes' if manifest['postgres'] else 'no'} ({time.monotonic() - t0:.1f}s)")  # fmt: skip
+
+
+def cmd_seed(scenario: str, latency_scale: float | None) -> None:
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    build_image()
+    started = ensure_sim(scenario, latency_scale)
+    reseed(scenario, sim_already_seeded=started)
+    ensure_edge()
+
+
+def cmd_status() -> None:
+    sim = running_pid("awssim")
+    print(
+        f"simulated AWS: {SIM_URL if sim and sim_answers() else 'not running'}"
+        + (f" (pid {sim})" if sim else "")
+    )
+    edge = running_pid("edge")
+    print(f"traffic edge:  {'pid ' + str(edge) if edge else 'not running'}")
+    print(f"scenario:      {seeded_scenario() or '-'}")
+    print("containers:")
+    for row in containers.status():
+        print(f"  {row['container']:24} {row['state']:10} {row['ip']:14} {row['role']}")
+    loops = volumes.our_loops()
+    print(f"loop devices:  {len(loops)}")
+    for dev, back in sorted(loops.items()):
+        print(f"  {dev} {Path(back).name}")
+    if sim and sim_answers():
+        print("EIP routes:")
+        for ip, route in sorted(lab_api("/_lab/routes").items()):
+            target = f"{route['instance_id']} -> {route['lab_host'] or 'no container'}" if route else "-"
+            print(f"  {ip:16} {target}")
+
+
+def cmd_down() -> None:
+    t0 = time.monotonic()
+    for name in ("edge", "awssim"):
+        if stop_process(name):
+            say(f"stopped {name}")
+    removed = containers.remove_all()
+    volumes.remove_all()
+    for path in STATE_DIR.glob("*"):
+        if path != LOG_DIR:
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    say(f"down: removed {len(removed)} containers, the network, loop devices, volume files "
+        f"({time.monotonic() - t0:.1f}s)")  # fmt: skip
+
+
+def cmd_swap(scenario: str, playbook: str, latency_scale: float | None) -> int:
+    if seeded_scenario() != scenario or not running_pid("awssim"):
+        cmd_up(scenario, latency_scale)
+    path = REPO / playbook
+    if not path.exists():
+        say(f"{playbook} does not exist yet: nothing to run (the lab is up with scenario {scenario})")
+        rc = 1
+    else:
+        env = {**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "AWS_ENDPOINT_URL": SIM_URL}
+        ansible = Path(sys.executable).with_name("ansible-playbook")
+        rc = subprocess.run([str(ansible), str(path)], cwd=REPO, env=env, check=False).returncode
+    reports = sorted((REPO / "reports").glob("*"), key=lambda p: p.stat().st_mtime)
+    reports = [p for p in reports if p.name != ".gitkeep"]
+    say(f"timeline report: {reports[-1] if reports else 'none yet'} (all reports in {REPO / 'reports'})")
+    return rc
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lab.labctl", description=__doc__.split("\n\n")[0])
+    parser.add_argument("command", choices=["up", "seed", "status", "down", "swap"])
+    parser.add_argument("--scenario", default="default")
+    parser.add_argument("--latency-scale", type=float, default=None, help="passed to the simulated AWS")
+    parser.add_argument("--playbook", default=DEFAULT_PLAYBOOK)
+    args = parser.parse_args(argv)
+    if os.geteuid() != 0 and args.command != "status":
+        raise SystemExit("lab: must run as root (podman, loop devices, port 80)")
+    if args.command == "up":
+        cmd_up(args.scenario, args.latency_scale)
+    elif args.command == "seed":
+        cmd_seed(args.scenario, args.latency_scale)
+    elif args.command == "status":
+        cmd_status()
+    elif args.command == "down":
+        cmd_down()
+    else:
+        return cmd_swap(args.scenario, args.playbook, args.latency_scale)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

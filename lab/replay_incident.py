@@ -23,7 +23,7 @@ from botocore.exceptions import ClientError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lab.awssim.client import LabClient  # noqa: E402
+from lab.awssim.client import LabClient
 
 
 def _client(service: str) -> object:

@@ -1,0 +1,67 @@
+"""Start the lab's simulated AWS as a subprocess on a free port; talk boto3 to it over HTTP."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from lab.awssim.client import LabClient
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture(scope="session")
+def lab_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url_file = tmp_path_factory.mktemp("awssim") / "url"
+    log = url_file.with_name("server.log")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "lab.awssim", "serve", "--port", "0", "--url-file", str(url_file)],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while not (url_file.exists() and url_file.read_text().strip()):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"lab server did not start:\n{log.read_text()}")
+            time.sleep(0.1)
+        yield url_file.read_text().strip()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture
+def lab(lab_url: str) -> LabClient:
+    client = LabClient(lab_url)
+    client.reset()
+    client.set_latency(0.0)
+    return client
+
+
+@pytest.fixture
+def aws(lab_url: str) -> Any:
+    def make(service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=lab_url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            config=Config(retries={"max_attempts": 1}),
+        )
+
+    return make

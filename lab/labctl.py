@@ -64,7 +64,7 @@ def running_pid(name: str) -> int | None:
     return pid if path.read_text().split(maxsplit=1)[1].strip() in cmdline.replace("\0", " ") else None
 
 
-def start_process(name: str, args: list[str]) -> int:
+def start_process(name: str, args: list[str]) -> subprocess.Popen[bytes]:
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     with (LOG_DIR / f"{name}.log").open("ab") as log:
         proc = subprocess.Popen(
@@ -77,7 +77,7 @@ def start_process(name: str, args: list[str]) -> int:
         )
     marker = " ".join(args[1:4])  # e.g. "-m lab.awssim serve": checked before we ever signal this pid
     _pid_file(name).write_text(f"{proc.pid} {marker}\n")
-    return proc.pid
+    return proc
 
 
 def stop_process(name: str, timeout: float = 10) -> bool:
@@ -135,14 +135,14 @@ def ensure_sim(scenario: str, latency_scale: float | None) -> bool:
     args += ["--scenario", scenario, "--hooks", HOOKS]
     if latency_scale is not None:
         args += ["--latency-scale", str(latency_scale)]
-    pid = start_process("awssim", args)
+    proc = start_process("awssim", args)
     deadline = time.monotonic() + 60
     while not sim_answers():
-        if running_pid("awssim") is None or time.monotonic() > deadline:
+        if proc.poll() is not None or time.monotonic() > deadline:
             tail = (LOG_DIR / "awssim.log").read_text()[-2000:]
-            raise SystemExit(f"lab: the simulated AWS did not come up (pid {pid}); log tail:\n{tail}")
+            raise SystemExit(f"lab: the simulated AWS did not come up (pid {proc.pid}); log tail:\n{tail}")
         time.sleep(0.2)
-    say(f"simulated AWS on {SIM_URL} (pid {pid}, scenario {scenario})")
+    say(f"simulated AWS on {SIM_URL} (pid {proc.pid}, scenario {scenario})")
     return True
 
 
@@ -191,10 +191,16 @@ def seeded_volumes(instances: list[dict[str, Any]]) -> list[seed.SeededVolume]:
     return out
 
 
+def remove_hosts() -> list[str]:
+    removed = containers.remove_all()
+    volumes.remove_all()
+    seed.MANIFEST.unlink(missing_ok=True)
+    return removed
+
+
 def seed_hosts() -> dict[str, Any]:
     """Fresh container hosts and volumes for the world the simulated AWS holds now. Returns the manifest."""
-    containers.remove_all()
-    volumes.remove_all()
+    remove_hosts()
     instances = sim_instances()
     by_id = {i["InstanceId"]: i for i in instances}
     vols = seeded_volumes(instances)
@@ -273,8 +279,8 @@ def hosts_complete() -> bool:
 def ensure_edge() -> bool:
     if running_pid("edge"):
         return False
-    pid = start_process("edge", [sys.executable, "-m", "lab.hosts.edge", "--sim", SIM_URL])
-    say(f"traffic edge on the EIP addresses, port 80 (pid {pid})")
+    proc = start_process("edge", [sys.executable, "-m", "lab.hosts.edge", "--sim", SIM_URL])
+    say(f"traffic edge on the EIP addresses, port 80 (pid {proc.pid})")
     return True
 
 
@@ -290,7 +296,21 @@ def build_image() -> None:
 
 
 def seeded_scenario() -> str | None:
-    return SCENARIO_FILE.read_text().strip() if SCENARIO_FILE.exists() else None
+    """The scenario the hosts were seeded with, if the simulated AWS still holds that same seeding
+    (same scenario, same instance ids: a reseed behind the lab's back makes the hosts stale)."""
+    if not SCENARIO_FILE.exists():
+        return None
+    mine = json.loads(SCENARIO_FILE.read_text())
+    if not sim_answers():
+        return mine["scenario"]
+    world = lab_api("/_lab/world") or {}
+    same = world.get("scenario") == mine["scenario"] and world.get("instances") == mine["instances"]
+    return mine["scenario"] if same else None
+
+
+def record_seeded(scenario: str) -> None:
+    world = lab_api("/_lab/world") or {}
+    SCENARIO_FILE.write_text(json.dumps({"scenario": scenario, "instances": world.get("instances", {})}))
 
 
 def cmd_up(scenario: str, latency_scale: float | None) -> None:
@@ -309,10 +329,11 @@ def cmd_up(scenario: str, latency_scale: float | None) -> None:
 def reseed(scenario: str, sim_already_seeded: bool = False) -> None:
     t0 = time.monotonic()
     SCENARIO_FILE.unlink(missing_ok=True)
+    remove_hosts()  # first: the simulator's seed calls the hooks, which must find no stale containers
     if not sim_already_seeded:
         lab_api("/_lab/seed", {"scenario": scenario})
     manifest = seed_hosts()
-    SCENARIO_FILE.write_text(scenario + "\n")
+    record_seeded(scenario)
     n_files = sum(len(v["files"]) for v in manifest["volumes"].values())
     say(f"seeded {scenario}: {len(HOSTS)} hosts, {len(manifest['volumes'])} volumes, {n_files} files, "
         f"postgres {'yes' if manifest['postgres'] else 'no'} ({time.monotonic() - t0:.1f}s)")  # fmt: skip
@@ -354,8 +375,7 @@ def cmd_down() -> None:
     for name in ("edge", "awssim"):
         if stop_process(name):
             say(f"stopped {name}")
-    removed = containers.remove_all()
-    volumes.remove_all()
+    removed = remove_hosts()
     for path in STATE_DIR.glob("*"):
         if path != LOG_DIR:
             shutil.rmtree(path) if path.is_dir() else path.unlink()
@@ -384,7 +404,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lab.labctl", description=__doc__.split("\n\n")[0])
     parser.add_argument("command", choices=["up", "seed", "status", "down", "swap"])
     parser.add_argument("--scenario", default="default")
-    parser.add_argument("--latency-scale", type=float, default=None, help="passed to the simulated AWS")
+    parser.add_argument(
+        "--latency-scale",
+        type=float,
+        default=float(os.environ["LAB_LATENCY_SCALE"]) if os.environ.get("LAB_LATENCY_SCALE") else None,
+        help="the simulated AWS's latency scale when it starts (default: $LAB_LATENCY_SCALE, else its own)",
+    )
     parser.add_argument("--playbook", default=DEFAULT_PLAYBOOK)
     args = parser.parse_args(argv)
     if os.geteuid() != 0 and args.command != "status":

@@ -306,11 +306,11 @@ def permission_problems(
     problems = []
     if eips and maint_id:
         first = eips[0]
-        target = {"AllocationId": first["allocation_id"]} if first["allocation_id"] else {}
-        target = target or {"PublicIp": first["public_ip"]}
-        problems.append(
-            dry_run(client, "associate_address", first["name"], InstanceId=maint_id, AllowReassociation=True, **target)
-        )
+        # A Classic EIP is associated by public IP, and AWS refuses AllowReassociation for it.
+        target: dict[str, Any] = {"PublicIp": first["public_ip"]}
+        if first["allocation_id"]:
+            target = {"AllocationId": first["allocation_id"], "AllowReassociation": True}
+        problems.append(dry_run(client, "associate_address", first["name"], InstanceId=maint_id, **target))
     if stop_ids:
         problems.append(dry_run(client, "stop_instances", "the old instances", InstanceIds=stop_ids))
     movers = [e for e in eips if e["needs_move_to_vpc"] and not e["moving"]]

@@ -1,0 +1,174 @@
+"""The runbook's AWS-side phases as a user runs them: ansible-playbook against the simulated AWS server.
+
+Each state-changing phase is run four ways (check mode changed -> real changed -> check mode unchanged ->
+real unchanged) and the resulting state is asserted by describing the account. The incident scenario must
+stop in pre-flight, before any change, naming the VPC EIP limit, the number needed and the number free.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+REPO = Path(__file__).resolve().parents[3]
+PLAYBOOK = REPO / ".venv" / "bin" / "ansible-playbook"
+
+
+def run_playbook(
+    playbook: str, url: str, tmp_path: Path, *extra: str, check: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """ansible-playbook on the lab inventory against the simulated AWS at `url`; JSON-free, parse the recap."""
+    env = {
+        **os.environ,
+        "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+        "CLUSTERSWAP_REPORT_DIR": str(tmp_path / "reports"),
+        "ANSIBLE_NOCOLOR": "1",
+    }
+    args = [str(PLAYBOOK), f"playbooks/{playbook}", "-e", f"aws_endpoint_url={url}"]
+    args += ["-e", f"clusterswap_record={tmp_path / 'plan.json'}", "-e", "go_live_check_enabled=false", *extra]
+    if check:
+        args += ["--check", "--diff"]
+    return subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+
+
+def recap(proc: subprocess.CompletedProcess[str]) -> dict[str, int]:
+    match = re.search(r"localhost\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", proc.stdout)
+    assert match, proc.stdout[-3000:] + proc.stderr[-3000:]
+    ok, changed, unreachable, failed = (int(g) for g in match.groups())
+    return {"ok": ok, "changed": changed, "unreachable": unreachable, "failed": failed}
+
+
+def four_runs(playbook: str, url: str, tmp_path: Path, *extra: str) -> None:
+    """check changed -> real changed -> check unchanged -> real unchanged, none failing."""
+    expected = [(True, True), (False, True), (True, False), (False, False)]
+    for check, want_change in expected:
+        proc = run_playbook(playbook, url, tmp_path, *extra, check=check)
+        got = recap(proc)
+        where = f"{playbook} check={check}:\n{proc.stdout[-4000:]}"
+        assert got["failed"] == 0, where
+        assert (got["changed"] > 0) == want_change, where
+
+
+def ec2(url: str) -> Any:
+    return boto3.client(
+        "ec2",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+def instances_by_name(url: str) -> dict[str, dict[str, Any]]:
+    found = {}
+    for res in ec2(url).describe_instances()["Reservations"]:
+        for inst in res["Instances"]:
+            tags = {t["Key"]: t["Value"] for t in inst.get("Tags", [])}
+            found[tags.get("Name", inst["InstanceId"])] = inst
+    return found
+
+
+def addresses(url: str) -> dict[str, dict[str, Any]]:
+    return {a["PublicIp"]: a for a in ec2(url).describe_addresses()["Addresses"]}
+
+
+OLD_EPHEMERALS = ["old-lb-1", "old-lb-2", "old-web-1", "old-web-2", "old-web-3", "old-consoles-1",
+                  "old-consoles-2", "old-notebooks-1", "old-housekeeping-1"]
+
+
+@pytest.fixture
+def seeded(lab: Any, lab_url: str) -> Any:
+    def seed(scenario: str) -> str:
+        lab.seed(scenario)
+        lab.set_latency(0.0)
+        return lab_url
+
+    return seed
+
+
+def test_incident_stops_in_preflight_before_any_change(seeded: Any, tmp_path: Path) -> None:
+    url = seeded("incident")
+    before = addresses(url)
+    proc = run_playbook("full-swap.yml", url, tmp_path)
+    assert proc.returncode != 0
+    out = proc.stdout
+    assert "Pre-flight found" in out, out[-3000:]
+    assert "VPC Elastic IP limit too low" in out
+    assert "24 addresses to move need 24 free VPC EIPs, only 5 free" in out
+    assert "L-0263D0A3" in out
+    assert "PLAY [Phase 1" not in out, "a phase ran after pre-flight failed"
+    assert addresses(url) == before
+    assert not (tmp_path / "plan.json").exists(), "the plan record is written only when the swap can go ahead"
+
+
+def test_preflight_reports_every_problem_at_once(seeded: Any, tmp_path: Path) -> None:
+    url = seeded("incident")
+    proc = run_playbook(
+        "preflight.yml", url, tmp_path,
+        "-e", "clusterswap_environment=production",
+        "-e", '{"clusterswap_office_networks": ["not-a-cidr"]}',
+        "-e", '{"clusterswap_new_instances": ["new-lb-1", "new-lb-9"]}',
+        "-e", "clusterswap_allow_any_hour=false",
+        "-e", '{"clusterswap_quiet_hours_utc": {"start": 0, "end": 0}}',
+    )
+    assert proc.returncode != 0
+    out = proc.stdout
+    for expected in [
+        "VPC Elastic IP limit too low",
+        "needs an explicit confirmation: rerun with -e clusterswap_confirm=production",
+        "outside the quiet hours",
+        "office network not-a-cidr is not a CIDR",
+        "new-cluster instance new-lb-9 does not exist",
+    ]:
+        assert expected in out, f"missing {expected!r} in:\n{out[-4000:]}"
+    assert "Pre-flight found 5 problem(s)" in out, "each problem once, and no false one (DryRun on Classic)"
+
+
+def test_ephemeral_stop_four_runs_and_state(seeded: Any, tmp_path: Path) -> None:
+    url = seeded("default")
+    four_runs("ephemeral-stop.yml", url, tmp_path)
+    states = {name: inst["State"]["Name"] for name, inst in instances_by_name(url).items()}
+    for name in OLD_EPHEMERALS:
+        assert states[name] == "stopped", (name, states[name])
+    for name in ["old-storage-1", "old-postgres-1", "new-lb-1", "maint-1"]:
+        assert states[name] == "running", (name, states[name])
+
+
+def test_go_live_four_runs_every_eip_on_its_new_instance(seeded: Any, tmp_path: Path) -> None:
+    url = seeded("default")
+    insts = instances_by_name(url)
+    old_to_new = {insts["old-lb-1"]["InstanceId"]: insts["new-lb-1"]["InstanceId"],
+                  insts["old-lb-2"]["InstanceId"]: insts["new-lb-2"]["InstanceId"]}
+    before = addresses(url)
+    four_runs("go-live.yml", url, tmp_path)
+    after = addresses(url)
+    assert len(after) == len(before) == 8
+    for ip, eip in after.items():
+        assert eip["InstanceId"] == old_to_new[before[ip]["InstanceId"]], ip
+        assert eip["AllocationId"] == before[ip]["AllocationId"], "go-live allocates nothing new"
+    record = json.loads((tmp_path / "plan.json").read_text())
+    assert {e["public_ip"] for e in record["eips"]} == set(before)
+
+
+def test_resume_reads_the_record_and_finishes(seeded: Any, tmp_path: Path) -> None:
+    """EIPs left on the maintenance server by a run that died: the next go-live finishes the job."""
+    url = seeded("default")
+    insts = instances_by_name(url)
+    proc = run_playbook("preflight.yml", url, tmp_path)
+    assert recap(proc)["failed"] == 0, proc.stdout[-3000:]
+    maint = insts["maint-1"]["InstanceId"]
+    client = ec2(url)
+    for eip in addresses(url).values():  # what phase 2 leaves behind
+        client.associate_address(AllocationId=eip["AllocationId"], InstanceId=maint, AllowReassociation=True)
+    proc = run_playbook("go-live.yml", url, tmp_path)
+    assert recap(proc)["failed"] == 0, proc.stdout[-3000:]
+    assert "Swap stage: maintenance" in proc.stdout
+    new_ids = {insts["new-lb-1"]["InstanceId"], insts["new-lb-2"]["InstanceId"]}
+    assert {e["InstanceId"] for e in addresses(url).values()} == new_ids

@@ -51,6 +51,9 @@ class Lab:
         return self.state.tick()
 
 
+_botocore_session: Any = None
+
+
 @contextmanager
 def mock_lab(
     scenario: str | None = None,
@@ -70,6 +73,11 @@ def mock_lab(
     from lab.awssim.world import LocalControl, seed
 
     install()
+    global _botocore_session
+    if _botocore_session is None:  # reused: loading botocore's service models is a third of a seed
+        import botocore.session
+
+        _botocore_session = botocore.session.get_session()
     with mock_aws():
         STATE.reset()
         STATE.latency_scale = 0.0
@@ -79,7 +87,8 @@ def mock_lab(
         lab = Lab(state=STATE, region=region)
         try:
             if scenario:
-                lab.world = seed(scenario, boto3.Session(region_name=region), LocalControl(), region=region)
+                session = boto3.Session(botocore_session=_botocore_session, region_name=region)
+                lab.world = seed(scenario, session, LocalControl(), region=region)
                 STATE.scenario = scenario
             STATE.latency_scale = latency_scale
             yield lab

@@ -11,11 +11,37 @@ import pytest
 from botocore.exceptions import ClientError
 
 from lab.awssim import Lab, mock_lab
+from lab.awssim.control import backdate_addresses
 
 
 @pytest.fixture
 def incident() -> Iterator[Lab]:
     with mock_lab("incident") as lab:
+        yield lab
+
+
+@pytest.fixture
+def small() -> Iterator[Lab]:
+    """A bare Classic-enabled lab with a few Classic EIPs on one Classic instance, plus a VPC instance
+    (cheaper than seeding a whole scenario); `world` is shaped like a seeded one."""
+    with mock_lab() as lab:
+        client = ec2()
+        vpc = client.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        subnet = client.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
+        run = {"ImageId": "ami-12c6146b", "MinCount": 1, "MaxCount": 1}
+        old = client.run_instances(**run)["Instances"][0]["InstanceId"]
+        maint = client.run_instances(**run)["Instances"][0]["InstanceId"]
+        new = client.run_instances(SubnetId=subnet, **run)["Instances"][0]["InstanceId"]
+        lab.world = {"instances": {"old-lb-1": old, "maint-1": maint, "new-lb-1": new}, "eips": {}}
+        for i, name in enumerate(["web-3", "web-9", "web-5"]):
+            ip = client.allocate_address(
+                Domain="standard",
+                Address=f"127.100.0.{i + 1}",
+                TagSpecifications=[{"ResourceType": "elastic-ip", "Tags": [{"Key": "Name", "Value": name}]}],
+            )["PublicIp"]
+            client.associate_address(PublicIp=ip, InstanceId=old)
+            lab.world["eips"][name] = ip
+        backdate_addresses(48)
         yield lab
 
 
@@ -59,9 +85,12 @@ def test_account_attributes_report_separate_limits(incident: Lab) -> None:
     assert _attrs(ec2())["vpc-max-elastic-ips"] == ["40"]
 
 
-def test_vpc_limit_quota_in_service_quotas(incident: Lab) -> None:
-    sq = boto3.client("service-quotas", region_name="us-east-1")
-    assert sq.get_service_quota(ServiceCode="ec2", QuotaCode="L-0263D0A3")["Quota"]["Value"] == 5.0
+def test_vpc_limit_quota_in_service_quotas() -> None:
+    with mock_lab() as lab:
+        sq = boto3.client("service-quotas", region_name="us-east-1")
+        assert sq.get_service_quota(ServiceCode="ec2", QuotaCode="L-0263D0A3")["Quota"]["Value"] == 5.0
+        lab.state.vpc_limit = 24
+        assert sq.get_service_quota(ServiceCode="ec2", QuotaCode="L-0263D0A3")["Quota"]["Value"] == 24.0
 
 
 def test_sixth_move_fails_with_address_limit_exceeded_after_five(incident: Lab) -> None:
@@ -92,9 +121,9 @@ def test_allocate_over_the_vpc_limit_fails() -> None:
         assert err.value.response["Error"]["Code"] == "AddressLimitExceeded"
 
 
-def test_moved_address_lands_in_vpc_with_new_allocation_id(incident: Lab) -> None:
+def test_moved_address_lands_in_vpc_with_new_allocation_id(small: Lab) -> None:
     client = ec2()
-    ip = incident.world["eips"]["web-3"]
+    ip = small.world["eips"]["web-3"]
     client.disassociate_address(PublicIp=ip)
     answer = client.move_address_to_vpc(PublicIp=ip)
     answer.pop("ResponseMetadata")
@@ -123,9 +152,9 @@ def test_move_is_seen_in_progress_before_it_completes() -> None:
         assert client.describe_addresses(PublicIps=[ip])["Addresses"][0]["Domain"] == "vpc"
 
 
-def test_restore_address_to_classic(incident: Lab) -> None:
+def test_restore_address_to_classic(small: Lab) -> None:
     client = ec2()
-    ip = incident.world["eips"]["web-3"]
+    ip = small.world["eips"]["web-3"]
     client.disassociate_address(PublicIp=ip)
     client.move_address_to_vpc(PublicIp=ip)
     assert client.restore_address_to_classic(PublicIp=ip)["Status"] == "MoveInProgress"
@@ -135,26 +164,26 @@ def test_restore_address_to_classic(incident: Lab) -> None:
     assert back["Tags"] == [{"Key": "Name", "Value": "web-3"}]
 
 
-def test_move_refuses_an_associated_address(incident: Lab) -> None:
+def test_move_refuses_an_associated_address(small: Lab) -> None:
     with pytest.raises(ClientError) as err:
-        ec2().move_address_to_vpc(PublicIp=incident.world["eips"]["web-3"])
+        ec2().move_address_to_vpc(PublicIp=small.world["eips"]["web-3"])
     assert err.value.response["Error"]["Code"] == "InvalidParameterValue"
     assert "associated" in err.value.response["Error"]["Message"]
 
 
-def test_move_refuses_an_address_allocated_less_than_a_day_ago(incident: Lab) -> None:
+def test_move_refuses_an_address_allocated_less_than_a_day_ago(small: Lab) -> None:
     client = ec2()
-    incident.state.classic_limit = 100
+    small.state.classic_limit = 100
     ip = client.allocate_address(Domain="standard")["PublicIp"]
     with pytest.raises(ClientError) as err:
         client.move_address_to_vpc(PublicIp=ip)
     assert "24 hours" in err.value.response["Error"]["Message"]
 
 
-def test_associate_by_public_ip_onto_vpc_instance_fails_with_aws_message(incident: Lab) -> None:
+def test_associate_by_public_ip_onto_vpc_instance_fails_with_aws_message(small: Lab) -> None:
     with pytest.raises(ClientError) as err:
         ec2().associate_address(
-            PublicIp=incident.world["eips"]["web-3"], InstanceId=incident.world["instances"]["new-lb-1"]
+            PublicIp=small.world["eips"]["web-3"], InstanceId=small.world["instances"]["new-lb-1"]
         )
     assert err.value.response["Error"]["Code"] == "InvalidParameterCombination"
     assert (
@@ -163,38 +192,42 @@ def test_associate_by_public_ip_onto_vpc_instance_fails_with_aws_message(inciden
     )
 
 
-def test_vpc_eip_refused_on_classic_instance(incident: Lab) -> None:
+def test_vpc_eip_refused_on_classic_instance(small: Lab) -> None:
     client = ec2()
-    incident.state.vpc_limit = 10
+    small.state.vpc_limit = 10
     alloc = client.allocate_address(Domain="vpc")["AllocationId"]
     with pytest.raises(ClientError) as err:
-        client.associate_address(AllocationId=alloc, InstanceId=incident.world["instances"]["maint-1"])
+        client.associate_address(AllocationId=alloc, InstanceId=small.world["instances"]["maint-1"])
     assert err.value.response["Error"]["Code"] == "InvalidParameterCombination"
 
 
-def test_classic_eip_moves_between_classic_instances_by_public_ip(incident: Lab) -> None:
+def test_classic_eip_moves_between_classic_instances_by_public_ip(small: Lab) -> None:
     client = ec2()
-    ip = incident.world["eips"]["web-3"]
-    maint = incident.world["instances"]["maint-1"]
+    ip = small.world["eips"]["web-3"]
+    maint = small.world["instances"]["maint-1"]
     client.associate_address(PublicIp=ip, InstanceId=maint)
     assert client.describe_addresses(PublicIps=[ip])["Addresses"][0]["InstanceId"] == maint
 
 
-def test_stopping_classic_instance_drops_its_eips_but_vpc_keeps_them() -> None:
-    with mock_lab("vpc-day") as lab:
-        client = ec2()
-        old_lb = lab.world["instances"]["old-lb-1"]
-        on_old = [a for a in client.describe_addresses()["Addresses"] if a.get("InstanceId") == old_lb]
-        assert on_old
-        client.stop_instances(InstanceIds=[old_lb])
-        assert not [a for a in client.describe_addresses()["Addresses"] if a.get("InstanceId") == old_lb]
-    with mock_lab("default") as lab:
-        client = ec2()
-        old_lb = lab.world["instances"]["old-lb-1"]
-        before = [a for a in client.describe_addresses()["Addresses"] if a.get("InstanceId") == old_lb]
-        client.stop_instances(InstanceIds=[old_lb])
-        after = [a for a in client.describe_addresses()["Addresses"] if a.get("InstanceId") == old_lb]
-        assert before and len(after) == len(before)
+def test_stopping_classic_instance_drops_its_eips_but_vpc_keeps_them(small: Lab) -> None:
+    client = ec2()
+    old, new = small.world["instances"]["old-lb-1"], small.world["instances"]["new-lb-1"]
+    small.state.vpc_limit = 10
+    alloc = client.allocate_address(Domain="vpc")["AllocationId"]
+    client.associate_address(AllocationId=alloc, InstanceId=new)
+
+    def on(instance_id: str) -> list[str]:
+        return [
+            a["PublicIp"]
+            for a in client.describe_addresses()["Addresses"]
+            if a.get("InstanceId") == instance_id
+        ]
+
+    assert len(on(old)) == 3
+    assert len(on(new)) == 1
+    client.stop_instances(InstanceIds=[old, new])
+    assert on(old) == []
+    assert len(on(new)) == 1
 
 
 def test_association_becomes_visible_only_after_its_delay() -> None:

@@ -117,12 +117,13 @@ def lab_api(path: str, body: dict[str, Any] | None = None, timeout: float = 120)
         return json.load(resp)
 
 
-def sim_answers() -> bool:
+def sim_answers(scenario: str | None = None) -> bool:
+    """The simulated AWS answers (and, given `scenario`, has finished seeding it)."""
     try:
-        lab_api("/_lab/state", timeout=2)
-        return True
+        state = lab_api("/_lab/state", timeout=2)
     except (urllib.error.URLError, OSError, ValueError):
         return False
+    return scenario is None or state.get("scenario") == scenario
 
 
 def ensure_sim(scenario: str, latency_scale: float | None) -> bool:
@@ -137,7 +138,7 @@ def ensure_sim(scenario: str, latency_scale: float | None) -> bool:
         args += ["--latency-scale", str(latency_scale)]
     proc = start_process("awssim", args)
     deadline = time.monotonic() + 60
-    while not sim_answers():
+    while not sim_answers(scenario):  # it answers before it has seeded the scenario
         if proc.poll() is not None or time.monotonic() > deadline:
             tail = (LOG_DIR / "awssim.log").read_text()[-2000:]
             raise SystemExit(f"lab: the simulated AWS did not come up (pid {proc.pid}); log tail:\n{tail}")
@@ -335,8 +336,12 @@ def reseed(scenario: str, sim_already_seeded: bool = False) -> None:
     manifest = seed_hosts()
     record_seeded(scenario)
     n_files = sum(len(v["files"]) for v in manifest["volumes"].values())
-    say(f"seeded {scenario}: {len(HOSTS)} hosts, {len(manifest['volumes'])} volumes, {n_files} files, "
-        f"postgres {'yes' if manifest['postgres'] else 'no'} ({time.monotonic() - t0:.1f}s)")  # fmt: skip
+    hosts, vols = len(containers.status()), len(manifest["volumes"])
+    pg = "yes" if manifest["postgres"] else "no"
+    say(
+        f"seeded {scenario}: {hosts} hosts, {vols} volumes, {n_files} files, postgres {pg} "
+        f"({time.monotonic() - t0:.1f}s)"
+    )
 
 
 def cmd_seed(scenario: str, latency_scale: float | None) -> None:

@@ -181,7 +181,9 @@ def resolve_instances(
             )
         elif len(matches) > 1:
             ids = ", ".join(m["id"] for m in matches)
-            problems.append(f"instance {name!r}: {len(matches)} instances carry this Name ({ids}): make it unique")
+            problems.append(
+                f"instance {name!r}: {len(matches)} instances carry this Name ({ids}): make it unique"
+            )
         else:
             instances[name] = matches[0]
     return instances
@@ -208,7 +210,7 @@ def initial_plan(
     """Every EIP on a mapped old instance, going to the new instance the map names."""
     old_by_id = {instances[old]["id"]: old for old in instance_map if old in instances}
     plan = []
-    for eip in sorted(addresses.values(), key=lambda e: (e.name or e.public_ip)):
+    for eip in sorted(addresses.values(), key=lambda e: e.name or e.public_ip):
         old = old_by_id.get(eip.instance_id or "")
         if old:
             plan.append(
@@ -222,7 +224,9 @@ def initial_plan(
     return plan
 
 
-def locate(eip: Eip, entry: dict[str, str], instances: dict[str, dict[str, Any]], maint_id: str | None) -> str:
+def locate(
+    eip: Eip, entry: dict[str, str], instances: dict[str, dict[str, Any]], maint_id: str | None
+) -> str:
     where = eip.instance_id
     if not where:
         return "unassociated"
@@ -315,7 +319,9 @@ def permission_problems(
         problems.append(dry_run(client, "stop_instances", "the old instances", InstanceIds=stop_ids))
     movers = [e for e in eips if e["needs_move_to_vpc"] and not e["moving"]]
     if movers:
-        problems.append(dry_run(client, "move_address_to_vpc", movers[0]["name"], PublicIp=movers[0]["public_ip"]))
+        problems.append(
+            dry_run(client, "move_address_to_vpc", movers[0]["name"], PublicIp=movers[0]["public_ip"])
+        )
     return [p for p in problems if p]
 
 
@@ -347,7 +353,9 @@ def run(module: AnsibleAWSModule) -> dict[str, Any]:
     needed = sum(1 for e in eips if e["needs_move_to_vpc"] and not e["moving"])
     limit = quota_problem(needed, quotas["vpc"], module.region)
     if limit:
-        problems.append(limit.replace("Nothing was moved. ", "") + " This must be done before the window opens.")
+        problems.append(
+            limit.replace("Nothing was moved. ", "") + " This must be done before the window opens."
+        )
 
     if params["check_permissions"]:
         stop_ids = [instances[n]["id"] for n in params["stop_instances"] if n in instances]

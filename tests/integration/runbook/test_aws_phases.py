@@ -32,14 +32,22 @@ def run_playbook(
         "ANSIBLE_NOCOLOR": "1",
     }
     args = [str(PLAYBOOK), f"playbooks/{playbook}", "-e", f"aws_endpoint_url={url}"]
-    args += ["-e", f"clusterswap_record={tmp_path / 'plan.json'}", "-e", "go_live_check_enabled=false", *extra]
+    args += [
+        "-e",
+        f"clusterswap_record={tmp_path / 'plan.json'}",
+        "-e",
+        "go_live_check_enabled=false",
+        *extra,
+    ]
     if check:
         args += ["--check", "--diff"]
     return subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
 
 
 def recap(proc: subprocess.CompletedProcess[str]) -> dict[str, int]:
-    match = re.search(r"localhost\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", proc.stdout)
+    match = re.search(
+        r"localhost\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", proc.stdout
+    )
     assert match, proc.stdout[-3000:] + proc.stderr[-3000:]
     ok, changed, unreachable, failed = (int(g) for g in match.groups())
     return {"ok": ok, "changed": changed, "unreachable": unreachable, "failed": failed}
@@ -79,8 +87,17 @@ def addresses(url: str) -> dict[str, dict[str, Any]]:
     return {a["PublicIp"]: a for a in ec2(url).describe_addresses()["Addresses"]}
 
 
-OLD_EPHEMERALS = ["old-lb-1", "old-lb-2", "old-web-1", "old-web-2", "old-web-3", "old-consoles-1",
-                  "old-consoles-2", "old-notebooks-1", "old-housekeeping-1"]
+OLD_EPHEMERALS = [
+    "old-lb-1",
+    "old-lb-2",
+    "old-web-1",
+    "old-web-2",
+    "old-web-3",
+    "old-consoles-1",
+    "old-consoles-2",
+    "old-notebooks-1",
+    "old-housekeeping-1",
+]
 
 
 @pytest.fixture
@@ -111,12 +128,19 @@ def test_incident_stops_in_preflight_before_any_change(seeded: Any, tmp_path: Pa
 def test_preflight_reports_every_problem_at_once(seeded: Any, tmp_path: Path) -> None:
     url = seeded("incident")
     proc = run_playbook(
-        "preflight.yml", url, tmp_path,
-        "-e", "clusterswap_environment=production",
-        "-e", '{"clusterswap_office_networks": ["not-a-cidr"]}',
-        "-e", '{"clusterswap_new_instances": ["new-lb-1", "new-lb-9"]}',
-        "-e", "clusterswap_allow_any_hour=false",
-        "-e", '{"clusterswap_quiet_hours_utc": {"start": 0, "end": 0}}',
+        "preflight.yml",
+        url,
+        tmp_path,
+        "-e",
+        "clusterswap_environment=production",
+        "-e",
+        '{"clusterswap_office_networks": ["not-a-cidr"]}',
+        "-e",
+        '{"clusterswap_new_instances": ["new-lb-1", "new-lb-9"]}',
+        "-e",
+        "clusterswap_allow_any_hour=false",
+        "-e",
+        '{"clusterswap_quiet_hours_utc": {"start": 0, "end": 0}}',
     )
     assert proc.returncode != 0
     out = proc.stdout
@@ -144,8 +168,10 @@ def test_ephemeral_stop_four_runs_and_state(seeded: Any, tmp_path: Path) -> None
 def test_go_live_four_runs_every_eip_on_its_new_instance(seeded: Any, tmp_path: Path) -> None:
     url = seeded("default")
     insts = instances_by_name(url)
-    old_to_new = {insts["old-lb-1"]["InstanceId"]: insts["new-lb-1"]["InstanceId"],
-                  insts["old-lb-2"]["InstanceId"]: insts["new-lb-2"]["InstanceId"]}
+    old_to_new = {
+        insts["old-lb-1"]["InstanceId"]: insts["new-lb-1"]["InstanceId"],
+        insts["old-lb-2"]["InstanceId"]: insts["new-lb-2"]["InstanceId"],
+    }
     before = addresses(url)
     four_runs("go-live.yml", url, tmp_path)
     after = addresses(url)

@@ -1,4 +1,4 @@
-"""Start the lab's simulated AWS as a subprocess on a free port; talk boto3 to it over HTTP."""
+"""Integration fixtures: the lab's simulated AWS as a subprocess on a free port, boto3 talking to it over HTTP."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from botocore.config import Config
 
 from lab.awssim.client import LabClient
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")

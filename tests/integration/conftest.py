@@ -1,4 +1,4 @@
-"""Integration fixtures: the lab's simulated AWS as a subprocess on a free port, boto3 talking to it over HTTP."""
+"""Integration fixtures: the lab's simulated AWS as a subprocess on a free port, boto3 over HTTP."""
 
 from __future__ import annotations
 

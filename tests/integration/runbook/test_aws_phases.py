@@ -24,7 +24,7 @@ PLAYBOOK = REPO / ".venv" / "bin" / "ansible-playbook"
 def run_playbook(
     playbook: str, url: str, tmp_path: Path, *extra: str, check: bool = False
 ) -> subprocess.CompletedProcess[str]:
-    """ansible-playbook on the lab inventory against the simulated AWS at `url`; JSON-free, parse the recap."""
+    """ansible-playbook on the lab inventory against the simulated AWS at `url`."""
     env = {
         **os.environ,
         "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),

@@ -89,6 +89,7 @@ REQUIRED_INTERNALS: list[tuple[Any, str]] = [
     (instance_models.Instance, "subnet_id"),
     (instance_models.Instance, "network_interfaces"),
     (instance_models.InstanceState, "__init__"),
+    (ebs_models.Volume, "__init__"),
     (ebs_models.EBSBackend, "attach_volume"),
     (ebs_models.EBSBackend, "detach_volume"),
     (ebs_models.EBSBackend, "get_volume"),
@@ -309,6 +310,18 @@ def _patch_models() -> None:
         return ni_prop.fget(self)
 
     Inst.network_interfaces = property(network_interfaces)  # type: ignore[assignment,method-assign]
+
+    # AWS always describes a volume's SnapshotId ("" when it was not made from a snapshot); moto leaves it
+    # out, and amazon.aws.ec2_vol_info then fails with KeyError: 'snapshot_id'.
+    Vol = ebs_models.Volume
+    vol_init = Vol.__init__
+
+    def volume_init(self: Any, *args: Any, **kwargs: Any) -> None:
+        vol_init(self, *args, **kwargs)
+        if self.snapshot_id is None:
+            self.snapshot_id = ""
+
+    Vol.__init__ = volume_init  # type: ignore[method-assign]
 
 
 # ------------------------------------------------------------------------------------------------

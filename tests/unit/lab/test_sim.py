@@ -215,3 +215,12 @@ def test_state_is_fresh_for_each_mock_lab() -> None:
         assert STATE.faults == []
         assert STATE.vpc_limit == 5
         assert ec2().describe_addresses()["Addresses"] == []
+
+
+def test_volumes_are_described_with_a_snapshot_id_as_aws_does() -> None:
+    """AWS always sends SnapshotId ("" when none); amazon.aws.ec2_vol_info fails without it."""
+    with mock_lab():
+        ec2 = boto3.client("ec2", region_name="us-east-1")
+        ec2.create_volume(AvailabilityZone="us-east-1a", Size=1)
+        volumes = ec2.describe_volumes()["Volumes"]
+        assert volumes and all(v["SnapshotId"] == "" for v in volumes)

@@ -668,6 +668,61 @@ def _patch_ec2_responses() -> None:
 # RDS: moving a DB instance into a VPC takes minutes; without ApplyImmediately it waits
 
 
+def _rds_error(code: str, message: str) -> ServiceException:
+    return rds_exceptions.RDSClientError(code, message)
+
+
+def _rds_subnet_group_refusal(response: Any, db: Any, target: Any) -> ServiceException | None:
+    """What AWS answers to ModifyDBInstance(DBSubnetGroupName=...) that it refuses, or None.
+
+    Texts as AWS answered them in public reports:
+    - InvalidDBInstanceState "Database instance is not in available state." (hashicorp/terraform-provider-aws
+      #31594, CloudTrail);
+    - InvalidParameterCombination "You cannot move a DB instance with Single-Az enabled to a VPC"
+      (fog/fog-aws#255, a Multi-AZ DB outside a VPC; the RDS User Guide "Moving a DB instance not in a VPC
+      into a VPC": Multi-AZ is not supported, make it Single-AZ first; AWS's own wording kept as is);
+    - InvalidVPCNetworkStateFault "The specified DB instance is already in the target DB subnet group."
+      (aws-controllers-k8s/community#1147) and "You cannot move DB instance X to subnet group Y. The
+      specified DB subnet group and DB instance are in the same VPC. ..." (hashicorp/terraform#11715);
+    - InvalidParameterCombination "The DB instance and EC2 security group are in different VPCs. The DB
+      instance is in vpc-a and the EC2 security group is in vpc-b" (terraform-aws-modules/terraform-aws-rds
+      #451).
+    Not simulated (no confirmed text): a DB with read replicas, which AWS also refuses to move into a VPC.
+    """
+    name = db.db_instance_identifier
+    if db.status != "available":
+        return _rds_error("InvalidDBInstanceState", "Database instance is not in available state.")
+    current = getattr(db, "db_subnet_group", None)
+    if current is None and db.multi_az:
+        return _rds_error(
+            "InvalidParameterCombination", "You cannot move a DB instance with Single-Az enabled to a VPC"
+        )
+    if current is not None and current.name == target.name:
+        return _rds_error(
+            "InvalidVPCNetworkStateFault",
+            "The specified DB instance is already in the target DB subnet group.",
+        )
+    if current is not None and current.vpc_id == target.vpc_id:
+        return _rds_error(
+            "InvalidVPCNetworkStateFault",
+            f"You cannot move DB instance {name} to subnet group {target.name}. The specified DB subnet "
+            "group and DB instance are in the same VPC. Choose a DB subnet group in different VPC than the "
+            "specified DB instance and try again.",
+        )
+    from moto.ec2.models import ec2_backends
+
+    ec2_backend = ec2_backends[response.current_account][response.region]
+    for sg_id in response._get_param("VpcSecurityGroupIds") or []:
+        group = ec2_backend.get_security_group_from_id(sg_id)
+        if group is not None and group.vpc_id != target.vpc_id:
+            return _rds_error(
+                "InvalidParameterCombination",
+                "The DB instance and EC2 security group are in different VPCs. "
+                f"The DB instance is in {target.vpc_id} and the EC2 security group is in {group.vpc_id}",
+            )
+    return None
+
+
 def _patch_rds() -> None:
     RR = rds_responses.RDSResponse
     orig_modify = RR.modify_db_instance
@@ -678,7 +733,10 @@ def _patch_rds() -> None:
             return orig_modify(self)  # type: ignore[no-any-return]
         ident = self._get_param("DBInstanceIdentifier")
         db = self.backend.describe_db_instances(ident)[0]
-        self.backend.describe_db_subnet_groups(subnet_group)  # DBSubnetGroupNotFoundFault if unknown
+        target = self.backend.describe_db_subnet_groups(subnet_group)[0]  # DBSubnetGroupNotFoundFault
+        refusal = _rds_subnet_group_refusal(self, db, target)
+        if refusal is not None:
+            raise refusal
         apply_now = bool(self._get_param("ApplyImmediately", False))
         params = self.params
         for key in ("DBSubnetGroupName", "db_subnet_group_name"):

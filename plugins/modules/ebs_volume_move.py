@@ -1,0 +1,614 @@
+#!/usr/bin/python
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Move EBS volumes from old servers to new ones at the same device names: detach, wait until available,
+attach, wait until attached. Bounded waits with progress, refusals instead of surprises, resumable."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ansible.module_utils.clusterswap_eip import (
+    AwsCallError,
+    Progress,
+    call,
+    dry_run,
+    ec2_client,
+    wait_until,
+)
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+
+DOCUMENTATION = r"""
+---
+module: ebs_volume_move
+short_description: Move EBS volumes from old instances to new ones at the same device names
+version_added: 0.1.0
+description:
+  - For each listed move (old instance to new instance, by C(Name) tag or instance ID), detaches the
+    selected volumes from the old instance, waits until they are C(available), attaches each to the new
+    instance at the device name it had on the old one, and waits until it is C(attached).
+  - Volumes are selected by device name (O(moves[].devices)), by C(Name) tag (O(moves[].names)), or, with
+    neither, every volume attached to the old instance except its root volume. The whole list costs one
+    C(DescribeInstances) and one C(DescribeVolumes) (paginated), plus one C(DescribeVolumes) per poll.
+  - All moves run together (detach everything, wait, attach everything, wait), so volumes move in parallel
+    across servers.
+  - B(It never detaches a volume that is still mounted on purpose); this module cannot see mounts, so the
+    caller unmounts first (the C(ebs_move) role does, and stops if anything holds a device). A volume still
+    C(detaching) when O(detach_timeout) runs out is reported as probably still mounted, and it is not
+    attached anywhere. O(force_detach) (C(Force=True)) exists only for an old server that is gone;
+    it risks the filesystem.
+  - It never attaches a volume that is attached elsewhere; a selected volume attached to an instance that
+    is neither the old nor the new one (or a device name on the new instance taken by another volume)
+    stops the run before any change.
+  - Resumable. Before detaching, each volume is tagged C(clusterswap:move-from), C(clusterswap:move-to) and
+    C(clusterswap:move-device); a rerun after a failure halfway finds volumes already on the new instance
+    (left alone), still C(detaching) (waited for), or C(available) with those tags (attached). The
+    C(move-to) and C(move-device) tags are removed once the volume is attached; C(move-from) stays.
+  - Check mode tells what would change and changes nothing; C(--diff) shows each volume's instance, device
+    and state before and after.
+author:
+  - clusterswap
+options:
+  moves:
+    description: The moves, one per old instance.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      old:
+        description: The old instance (C(Name) tag or instance ID).
+        type: str
+        required: true
+      new:
+        description: The new instance (C(Name) tag or instance ID).
+        type: str
+        required: true
+      devices:
+        description: Device names on the old instance of the volumes to move (the same on the new one).
+        type: list
+        elements: str
+        default: []
+      names:
+        description: C(Name) tags of the volumes to move.
+        type: list
+        elements: str
+        default: []
+  force_detach:
+    description:
+      - Detach with C(Force=True), without waiting for the old instance to release the volume. Only for an
+        old instance that is gone or hung; a forced detach of a mounted filesystem can lose data.
+    type: bool
+    default: false
+  detach_timeout:
+    description: Seconds to wait until every detached volume is C(available).
+    type: int
+    default: 300
+  attach_timeout:
+    description: Seconds to wait until every attached volume is C(attached).
+    type: int
+    default: 300
+  poll_interval:
+    description: Seconds between two polls.
+    type: float
+    default: 2
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+"""
+
+EXAMPLES = r"""
+- name: "S.3 | EBS | Move the volumes of the old storage servers to the new ones"
+  ebs_volume_move:
+    moves:
+      - old: old-storage-1
+        new: new-storage-1
+        devices: [/dev/xvdf, /dev/xvdg]
+      - old: old-logstorage-1
+        new: new-logstorage-1
+    detach_timeout: 600
+
+- name: "P.3 | EBS | Which volumes would move (plan only)"
+  ebs_volume_move:
+    moves:
+      - {old: old-postgres-1, new: new-postgres-1, names: [pgdata-1]}
+  check_mode: true
+  register: pg_plan
+"""
+
+RETURN = r"""
+volumes:
+  description: One entry per selected volume, in the order of the moves.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    volume_id:
+      description: The volume.
+      type: str
+      sample: vol-0123456789abcdef0
+    name:
+      description: The volume's C(Name) tag.
+      type: str
+      sample: home-1
+    device:
+      description: The device name on the old and the new instance.
+      type: str
+      sample: /dev/xvdf
+    old:
+      description: The old instance as given.
+      type: str
+      sample: old-storage-1
+    new:
+      description: The new instance as given.
+      type: str
+      sample: new-storage-1
+    old_instance_id:
+      description: The old instance's ID.
+      type: str
+    new_instance_id:
+      description: The new instance's ID.
+      type: str
+    instance_id:
+      description: The instance the volume is attached to after this run (none when not attached).
+      type: str
+    state:
+      description: The volume's state after this run (C(in-use), C(available)).
+      type: str
+    action:
+      description: >-
+        C(moved), C(attached) (it was already available), C(none) (already on the new instance), or
+        C(would_move), C(would_attach), C(would_wait) in check mode.
+      type: str
+      sample: moved
+progress:
+  description: The progress lines of the waits.
+  returned: always
+  type: list
+  elements: str
+"""
+
+MOVE_SPEC: dict[str, Any] = {
+    "old": {"type": "str", "required": True},
+    "new": {"type": "str", "required": True},
+    "devices": {"type": "list", "elements": "str", "default": []},
+    "names": {"type": "list", "elements": "str", "default": []},
+}
+ARGUMENT_SPEC: dict[str, Any] = {
+    "moves": {"type": "list", "elements": "dict", "required": True, "options": MOVE_SPEC},
+    "force_detach": {"type": "bool", "default": False},
+    "detach_timeout": {"type": "int", "default": 300},
+    "attach_timeout": {"type": "int", "default": 300},
+    "poll_interval": {"type": "float", "default": 2},
+}
+TAG_FROM = "clusterswap:move-from"
+TAG_TO = "clusterswap:move-to"
+TAG_DEVICE = "clusterswap:move-device"
+#: Whether this run has started changing things (an AWS error after that point reports changed=True).
+CHANGING: dict[str, bool] = {"started": False}
+
+
+@dataclass(frozen=True)
+class Instance:
+    instance_id: str
+    name: str | None
+    state: str
+    root_device: str | None
+
+
+@dataclass(frozen=True)
+class Volume:
+    """An EBS volume as DescribeVolumes shows it."""
+
+    volume_id: str
+    state: str
+    instance_id: str | None = None
+    device: str | None = None
+    attachment_state: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str | None:
+        return self.tags.get("Name")
+
+    def snapshot(self) -> dict[str, Any]:
+        """What --diff shows for this volume."""
+        return {"instance_id": self.instance_id, "device": self.device, "state": self.state}
+
+
+@dataclass
+class Step:
+    """One selected volume of one move, and what to do with it."""
+
+    move: dict[str, Any]
+    old_id: str
+    new_id: str
+    volume: Volume
+    device: str
+    action: str = "none"  # move | wait_detach | attach | wait_attach | none
+
+    @property
+    def label(self) -> str:
+        name = f" ({self.volume.name})" if self.volume.name else ""
+        return f"{self.volume.volume_id}{name} {self.device}"
+
+
+# --------------------------------------------------------------------------- describing
+
+
+def _tags(raw: dict[str, Any]) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in raw.get("Tags", [])}
+
+
+def describe_instances(client: Any) -> list[Instance]:
+    """Every instance of the region that is not terminated (one paginated DescribeInstances)."""
+    out: list[Instance] = []
+    kwargs: dict[str, Any] = {
+        "Filters": [{"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]}]
+    }
+    while True:
+        answer = call(client, "describe_instances", "instances", "DescribeInstances for", **kwargs)
+        for reservation in answer.get("Reservations", []):
+            for raw in reservation.get("Instances", []):
+                out.append(
+                    Instance(
+                        raw["InstanceId"],
+                        _tags(raw).get("Name"),
+                        raw.get("State", {}).get("Name", ""),
+                        raw.get("RootDeviceName"),
+                    )
+                )
+        if not answer.get("NextToken"):
+            return out
+        kwargs["NextToken"] = answer["NextToken"]
+
+
+def _volume_from_aws(raw: dict[str, Any]) -> Volume:
+    att = next(iter(raw.get("Attachments") or []), None) or {}
+    return Volume(
+        volume_id=raw["VolumeId"],
+        state=raw.get("State", ""),
+        instance_id=att.get("InstanceId"),
+        device=att.get("Device"),
+        attachment_state=att.get("State"),
+        tags=_tags(raw),
+    )
+
+
+def describe_volumes(client: Any, volume_ids: list[str] | None = None) -> dict[str, Volume]:
+    """Every volume of the region (or the listed ones), by ID: one paginated DescribeVolumes."""
+    out: dict[str, Volume] = {}
+    kwargs: dict[str, Any] = {"VolumeIds": volume_ids} if volume_ids else {}
+    while True:
+        answer = call(client, "describe_volumes", "volumes", "DescribeVolumes for", **kwargs)
+        for raw in answer.get("Volumes", []):
+            out[raw["VolumeId"]] = _volume_from_aws(raw)
+        if not answer.get("NextToken"):
+            return out
+        kwargs["NextToken"] = answer["NextToken"]
+
+
+# --------------------------------------------------------------------------- planning
+
+
+def resolve(ref: str, instances: list[Instance]) -> tuple[Instance | None, str | None]:
+    """The instance a Name tag or an ID refers to, or a problem."""
+    found = [i for i in instances if ref in (i.instance_id, i.name)]
+    if not found:
+        return None, f"{ref}: no instance with this Name tag or ID (not terminated) in this region"
+    if len(found) > 1:
+        ids = ", ".join(i.instance_id for i in found)
+        return None, f"{ref}: {len(found)} instances carry this Name tag ({ids}); give the instance ID"
+    return found[0], None
+
+
+def selected(move: dict[str, Any], old: Instance, new: Instance, vol: Volume) -> bool:
+    """Whether a volume belongs to this move (on the old, on the new, or detached halfway)."""
+    halfway = vol.tags.get(TAG_TO) == new.instance_id and vol.tags.get(TAG_FROM) == old.instance_id
+    if move["names"] and vol.name in move["names"]:
+        return True
+    if move["devices"]:
+        on_pair = vol.instance_id in (old.instance_id, new.instance_id) and vol.device in move["devices"]
+        moving = vol.instance_id in (None, old.instance_id, new.instance_id) and halfway
+        return on_pair or (moving and vol.tags.get(TAG_DEVICE) in move["devices"])
+    if move["names"]:
+        return False
+    on_old = vol.instance_id == old.instance_id and vol.device != old.root_device
+    moved = vol.instance_id == new.instance_id and vol.tags.get(TAG_FROM) == old.instance_id
+    return on_old or halfway or moved
+
+
+def plan_volume(step: Step, old: Instance, new: Instance) -> str | None:
+    """Decide what to do with one selected volume; return a problem or None."""
+    vol = step.volume
+    if vol.state not in ("available", "in-use"):
+        return f"{step.label}: is {vol.state}; only an available or in-use volume can move"
+    if vol.instance_id == new.instance_id:
+        step.action = "none" if vol.attachment_state == "attached" else "wait_attach"
+        if vol.attachment_state in ("detaching", "detached"):
+            return f"{step.label}: is {vol.attachment_state} from the new instance {new.instance_id}"
+        return None
+    if vol.instance_id == old.instance_id:
+        if vol.device == old.root_device:
+            return f"{step.label}: is the root volume of {step.move['old']}; root volumes stay"
+        step.action = "wait_detach" if vol.attachment_state == "detaching" else "move"
+        return None
+    if vol.instance_id:
+        return (
+            f"{step.label}: is attached to {vol.instance_id}, neither {step.move['old']} nor "
+            f"{step.move['new']}: refusing to detach or attach it"
+        )
+    if not step.device:
+        return f"{step.label}: is available but its device name is unknown; list it in devices"
+    step.action = "attach"
+    return None
+
+
+def missing(move: dict[str, Any], steps: list[Step]) -> list[str]:
+    """Problems for every listed device or name that matches no volume."""
+    devices = {s.device for s in steps}
+    names = {s.volume.name for s in steps}
+    problems = [
+        f"{move['old']} -> {move['new']}: no volume at {d} on either instance, and none moving"
+        for d in move["devices"]
+        if d not in devices
+    ]
+    problems += [
+        f"{move['old']} -> {move['new']}: no volume with Name {n}" for n in move["names"] if n not in names
+    ]
+    return problems
+
+
+def device_conflicts(steps: list[Step], volumes: dict[str, Volume]) -> list[str]:
+    """A device name on a new instance already taken by a volume that is not the one moving there."""
+    problems = []
+    for step in steps:
+        if step.action not in ("move", "wait_detach", "attach"):
+            continue
+        for vol in volumes.values():
+            if vol.instance_id == step.new_id and vol.device == step.device:
+                problems.append(
+                    f"{step.label}: {step.move['new']} already has {vol.volume_id} at {step.device}; "
+                    "refusing to attach a second volume there"
+                )
+    return problems
+
+
+def plan(
+    moves: list[dict[str, Any]], instances: list[Instance], volumes: dict[str, Volume]
+) -> tuple[list[Step], list[str]]:
+    steps: list[Step] = []
+    problems: list[str] = []
+    for move in moves:
+        old, p_old = resolve(move["old"], instances)
+        new, p_new = resolve(move["new"], instances)
+        problems += [p for p in (p_old, p_new) if p]
+        if old is None or new is None:
+            continue
+        mine = [
+            Step(move, old.instance_id, new.instance_id, v, v.tags.get(TAG_DEVICE) or v.device or "")
+            for v in volumes.values()
+            if selected(move, old, new, v)
+        ]
+        mine.sort(key=lambda s: (s.device, s.volume.volume_id))
+        for step in mine:
+            if step.volume.instance_id in (old.instance_id, new.instance_id):
+                step.device = step.volume.device or step.device
+            problem = plan_volume(step, old, new)
+            if problem:
+                problems.append(problem)
+        problems += missing(move, mine)
+        steps += mine
+    problems += device_conflicts(steps, volumes)
+    ids = [s.volume.volume_id for s in steps]
+    problems += [f"{v}: selected by more than one move" for v in sorted({v for v in ids if ids.count(v) > 1})]
+    return steps, problems
+
+
+# --------------------------------------------------------------------------- changing
+
+
+def tag_moving(client: Any, steps: list[Step]) -> None:
+    """Mark the volumes about to leave their old instance, so a rerun can find them when available."""
+    for step in steps:
+        call(
+            client,
+            "create_tags",
+            step.label,
+            "CreateTags on",
+            Resources=[step.volume.volume_id],
+            Tags=[
+                {"Key": TAG_FROM, "Value": step.old_id},
+                {"Key": TAG_TO, "Value": step.new_id},
+                {"Key": TAG_DEVICE, "Value": step.device},
+            ],
+        )
+
+
+def untag_moved(client: Any, steps: list[Step]) -> None:
+    ids = [s.volume.volume_id for s in steps]
+    if ids:
+        call(
+            client,
+            "delete_tags",
+            ", ".join(ids),
+            "DeleteTags on",
+            Resources=ids,
+            Tags=[{"Key": TAG_TO}, {"Key": TAG_DEVICE}],
+        )
+
+
+def detach(client: Any, steps: list[Step], force: bool) -> None:
+    for step in steps:
+        kwargs: dict[str, Any] = {"VolumeId": step.volume.volume_id, "InstanceId": step.old_id}
+        if force:
+            kwargs["Force"] = True
+        call(client, "detach_volume", step.label, "DetachVolume of", **kwargs)
+
+
+def attach(client: Any, steps: list[Step]) -> None:
+    for step in steps:
+        call(
+            client,
+            "attach_volume",
+            step.label,
+            "AttachVolume of",
+            VolumeId=step.volume.volume_id,
+            InstanceId=step.new_id,
+            Device=step.device,
+        )
+
+
+def wait_for(
+    module: AnsibleAWSModule,
+    client: Any,
+    steps: list[Step],
+    done: Any,
+    timeout: int,
+    what: str,
+    progress: Progress,
+) -> tuple[list[Step], dict[str, Volume]]:
+    """Poll DescribeVolumes (one call per poll) until `done(volume)` for every step. Returns the steps still
+    pending and the last description."""
+    last: dict[str, dict[str, Volume]] = {"volumes": {}}
+    if not steps:
+        return [], {}
+    by_label = {s.label: s for s in steps}
+
+    def pending() -> list[str]:
+        last["volumes"] = describe_volumes(client, [s.volume.volume_id for s in steps])
+        return [s.label for s in steps if not done(last["volumes"].get(s.volume.volume_id), s)]
+
+    remaining = wait_until(pending, timeout, module.params["poll_interval"], progress, what, len(steps))
+    return [by_label[label] for label in remaining], last["volumes"]
+
+
+def is_available(vol: Volume | None, _step: Step) -> bool:
+    return vol is not None and vol.state == "available" and not vol.instance_id
+
+
+def is_attached(vol: Volume | None, step: Step) -> bool:
+    return vol is not None and vol.instance_id == step.new_id and vol.attachment_state == "attached"
+
+
+def stuck_message(stuck: list[Step], timeout: int) -> str:
+    labels = ", ".join(f"{s.label} on {s.move['old']}" for s in stuck)
+    return (
+        f"still detaching after {timeout}s: {labels}. A detach that does not finish means the volume is "
+        "probably still mounted or held on the old server: it was NOT attached anywhere. Unmount it (the "
+        "ebs_move role does) and rerun; only if the old server is gone, rerun with force_detach (a forced "
+        "detach of a mounted filesystem can lose data)"
+    )
+
+
+# --------------------------------------------------------------------------- results
+
+
+def entries(steps: list[Step], final: dict[str, Volume] | None, check_mode: bool) -> list[dict[str, Any]]:
+    out = []
+    names = {"move": "moved", "wait_detach": "moved", "attach": "attached", "wait_attach": "attached"}
+    for step in steps:
+        if check_mode:
+            action = "none" if step.action == "none" else f"would_{step.action.split('_')[0]}"
+            vol = step.volume
+        else:
+            action = names.get(step.action, "none")
+            vol = (final or {}).get(step.volume.volume_id, step.volume)
+        out.append(
+            {
+                "volume_id": step.volume.volume_id,
+                "name": step.volume.name,
+                "device": step.device,
+                "old": step.move["old"],
+                "new": step.move["new"],
+                "old_instance_id": step.old_id,
+                "new_instance_id": step.new_id,
+                "instance_id": step.new_id if check_mode and step.action != "none" else vol.instance_id,
+                "state": "in-use" if check_mode and step.action != "none" else vol.state,
+                "action": action,
+            }
+        )
+    return out
+
+
+def diff(steps: list[Step], after: list[dict[str, Any]]) -> dict[str, Any]:
+    changed = {s.volume.volume_id for s in steps if s.action != "none"}
+    before = {s.volume.volume_id: s.volume.snapshot() for s in steps if s.volume.volume_id in changed}
+    after_states = {
+        e["volume_id"]: {"instance_id": e["instance_id"], "device": e["device"], "state": e["state"]}
+        for e in after
+        if e["volume_id"] in changed
+    }
+    return {"before": before, "after": after_states}
+
+
+def fail(module: AnsibleAWSModule, problems: list[str], steps: list[Step]) -> None:
+    module.fail_json(
+        msg="Nothing was changed. " + " | ".join(problems),
+        problems=problems,
+        changed=False,
+        volumes=entries(steps, None, check_mode=True),
+    )
+
+
+def permission_problem(client: Any, steps: list[Step]) -> str | None:
+    to_detach = [s for s in steps if s.action == "move"]
+    if to_detach:
+        s = to_detach[0]
+        return dry_run(client, "detach_volume", s.label, VolumeId=s.volume.volume_id, InstanceId=s.old_id)
+    return None
+
+
+def run(module: AnsibleAWSModule) -> None:
+    p = module.params
+    client = ec2_client(module)
+    steps, problems = plan(p["moves"], describe_instances(client), describe_volumes(client))
+    problem = None if problems else permission_problem(client, steps)
+    if problems or problem:
+        fail(module, [*problems, *([problem] if problem else [])], steps)
+    todo = [s for s in steps if s.action != "none"]
+    if module.check_mode:
+        after = entries(steps, None, check_mode=True)
+        module.exit_json(changed=bool(todo), volumes=after, progress=[], diff=diff(steps, after))
+
+    progress = Progress(module.log)
+    CHANGING["started"] = bool(todo)
+    to_detach = [s for s in steps if s.action == "move"]
+    detaching = [s for s in steps if s.action in ("move", "wait_detach")]
+    tag_moving(client, detaching)
+    detach(client, to_detach, p["force_detach"])
+    stuck, _ = wait_for(module, client, detaching, is_available, p["detach_timeout"], "detached", progress)
+    to_attach = [s for s in steps if s.action == "attach" or (s in detaching and s not in stuck)]
+    attach(client, to_attach)
+    attaching = [*to_attach, *(s for s in steps if s.action == "wait_attach")]
+    late, _ = wait_for(module, client, attaching, is_attached, p["attach_timeout"], "attached", progress)
+    untag_moved(client, [s for s in attaching if s not in late])
+    final = {**{s.volume.volume_id: s.volume for s in steps}, **describe_volumes(client)}
+    after = entries(steps, final, check_mode=False)
+    result = {"changed": bool(todo), "volumes": after, "progress": progress.lines, "diff": diff(steps, after)}
+    errors = []
+    if stuck:
+        errors.append(stuck_message(stuck, p["detach_timeout"]))
+    if late:
+        errors.append(
+            f"not attached after {p['attach_timeout']}s: "
+            + ", ".join(f"{s.label} to {s.move['new']}" for s in late)
+            + ". Rerun to finish the move"
+        )
+    if errors:
+        module.fail_json(msg=" | ".join(errors), **result)
+    module.exit_json(**result)
+
+
+def main() -> None:
+    module = AnsibleAWSModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    try:
+        run(module)
+    except AwsCallError as exc:
+        started = CHANGING["started"]
+        hint = " (rerun to finish the move: it resumes)" if started else ""
+        module.fail_json(msg=f"{exc}{hint}", error_code=exc.code, changed=started)
+
+
+if __name__ == "__main__":
+    main()

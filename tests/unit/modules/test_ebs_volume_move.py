@@ -1,0 +1,156 @@
+"""Unit tests of plugins/modules/ebs_volume_move.py, in-process against the lab's simulated AWS."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+MODULE = "ebs_volume_move"
+STORAGE = {"old": "old-storage-1", "new": "new-storage-1", "devices": ["/dev/xvdf", "/dev/xvdg"]}
+ALL = [
+    STORAGE,
+    {"old": "old-storage-2", "new": "new-storage-2"},
+    {"old": "old-logstorage-1", "new": "new-logstorage-1", "names": ["logs-1"]},
+    {"old": "old-postgres-1", "new": "new-postgres-1", "devices": ["/dev/xvdp"]},
+]
+
+
+def where(lab: Any, name: str) -> tuple[str | None, str | None, str]:
+    """(instance Name the volume is attached to, device, volume state)."""
+    vol = lab.ec2.describe_volumes(VolumeIds=[lab.world["volumes"][name]])["Volumes"][0]
+    att = next(iter(vol.get("Attachments") or []), None)
+    if not att:
+        return None, None, vol["State"]
+    names = {v: k for k, v in lab.world["instances"].items()}
+    return names[att["InstanceId"]], att["Device"], vol["State"]
+
+
+@pytest.fixture
+def lab(make_lab: Any) -> Any:
+    return make_lab("default")
+
+
+def test_four_runs_move_every_volume_at_its_device(lab, run_module, api_calls, no_sleep) -> None:
+    check = run_module(MODULE, {"moves": ALL}, check_mode=True, diff=True)
+    assert check.changed and not check.failed, check.msg
+    assert {v["action"] for v in check["volumes"]} == {"would_move"}
+    assert len(check["volumes"]) == 5
+    assert where(lab, "home-1") == ("old-storage-1", "/dev/xvdf", "in-use"), "check mode changed nothing"
+
+    api_calls.reset()
+    real = run_module(MODULE, {"moves": ALL, "poll_interval": 0}, diff=True)
+    assert real.changed and not real.failed, real.msg
+    assert {v["action"] for v in real["volumes"]} == {"moved"}
+    assert where(lab, "home-1") == ("new-storage-1", "/dev/xvdf", "in-use")
+    assert where(lab, "home-2") == ("new-storage-1", "/dev/xvdg", "in-use")
+    assert where(lab, "home-3") == ("new-storage-2", "/dev/xvdf", "in-use")
+    assert where(lab, "logs-1") == ("new-logstorage-1", "/dev/xvdf", "in-use")
+    assert where(lab, "pgdata-1") == ("new-postgres-1", "/dev/xvdp", "in-use")
+    assert api_calls.calls["DescribeInstances"] == 1
+    assert api_calls.calls["DetachVolume"] == 1 + 5  # DryRun, then one per volume
+    assert api_calls.calls["AttachVolume"] == 5
+    assert len(real["diff"]["after"]) == 5
+
+    again_check = run_module(MODULE, {"moves": ALL}, check_mode=True)
+    assert not again_check.changed and {v["action"] for v in again_check["volumes"]} == {"none"}
+    assert len(again_check["volumes"]) == 5, "a rerun still reports every volume (selected by move-from)"
+    again = run_module(MODULE, {"moves": ALL}, diff=True)
+    assert not again.changed and not again.failed
+    assert again["diff"] == {"before": {}, "after": {}}
+
+
+def test_a_mounted_volume_stays_detaching_and_is_not_attached(lab, run_module, no_sleep) -> None:
+    from lab.awssim.state import STATE
+
+    STATE.mounted.add(lab.world["volumes"]["home-2"])
+    result = run_module(MODULE, {"moves": [STORAGE], "detach_timeout": 0, "poll_interval": 0})
+    assert result.failed and result.changed
+    assert "still detaching" in result.msg and "home-2" in result.msg and "NOT attached" in result.msg
+    assert where(lab, "home-1") == ("new-storage-1", "/dev/xvdf", "in-use"), "the free one moved"
+    assert where(lab, "home-2")[0] == "old-storage-1", "the mounted one stays where it is"
+
+    STATE.mounted.clear()  # unmounted: the rerun finishes the move
+    rerun = run_module(MODULE, {"moves": [STORAGE], "poll_interval": 0})
+    assert rerun.changed and not rerun.failed, rerun.msg
+    actions = {v["name"]: v["action"] for v in rerun["volumes"]}
+    assert actions["home-1"] == "none"
+    assert actions["home-2"] in ("moved", "attached")  # the pending detach may finish before the rerun
+    assert where(lab, "home-2") == ("new-storage-1", "/dev/xvdg", "in-use")
+
+
+def test_force_detach_only_when_asked(lab, run_module, no_sleep) -> None:
+    from lab.awssim.state import STATE
+
+    STATE.mounted.add(lab.world["volumes"]["home-1"])
+    result = run_module(MODULE, {"moves": [STORAGE], "force_detach": True, "poll_interval": 0})
+    assert result.changed and not result.failed, result.msg
+    assert where(lab, "home-1") == ("new-storage-1", "/dev/xvdf", "in-use")
+
+
+def test_rerun_attaches_a_volume_left_available_halfway(lab, run_module, no_sleep) -> None:
+    # a first run that died after DetachVolume: tagged, detached, not attached
+    vol = lab.world["volumes"]["home-1"]
+    lab.ec2.create_tags(
+        Resources=[vol],
+        Tags=[
+            {"Key": "clusterswap:move-from", "Value": lab.instance("old-storage-1")},
+            {"Key": "clusterswap:move-to", "Value": lab.instance("new-storage-1")},
+            {"Key": "clusterswap:move-device", "Value": "/dev/xvdf"},
+        ],
+    )
+    lab.ec2.detach_volume(VolumeId=vol)
+    lab.lab.tick()
+    assert where(lab, "home-1") == (None, None, "available")
+    check = run_module(MODULE, {"moves": [STORAGE]}, check_mode=True)
+    assert {v["name"]: v["action"] for v in check["volumes"]} == {
+        "home-1": "would_attach",
+        "home-2": "would_move",
+    }
+    real = run_module(MODULE, {"moves": [STORAGE], "poll_interval": 0})
+    assert real.changed and not real.failed, real.msg
+    assert where(lab, "home-1") == ("new-storage-1", "/dev/xvdf", "in-use")
+    tags = {t["Key"] for t in lab.ec2.describe_volumes(VolumeIds=[vol])["Volumes"][0]["Tags"]}
+    assert "clusterswap:move-to" not in tags and "clusterswap:move-from" in tags
+
+
+def test_refuses_a_volume_attached_elsewhere_and_a_taken_device(lab, run_module, no_sleep) -> None:
+    elsewhere = run_module(
+        MODULE, {"moves": [{"old": "old-storage-2", "new": "new-storage-2", "names": ["home-1"]}]}
+    )
+    assert elsewhere.failed and not elsewhere.changed
+    assert (
+        "neither old-storage-2 nor new-storage-2" in elsewhere.msg and "Nothing was changed" in elsewhere.msg
+    )
+
+    blank = lab.ec2.create_volume(AvailabilityZone="us-east-1a", Size=1)["VolumeId"]
+    lab.ec2.attach_volume(VolumeId=blank, InstanceId=lab.instance("new-storage-1"), Device="/dev/xvdg")
+    lab.lab.tick()
+    taken = run_module(MODULE, {"moves": [STORAGE]})
+    assert taken.failed and not taken.changed
+    assert f"already has {blank} at /dev/xvdg" in taken.msg
+    assert where(lab, "home-1") == ("old-storage-1", "/dev/xvdf", "in-use"), "nothing moved"
+
+
+def test_bad_input_names_every_problem(lab, run_module) -> None:
+    result = run_module(
+        MODULE,
+        {
+            "moves": [
+                {"old": "old-storage-9", "new": "new-storage-1"},
+                {"old": "old-storage-1", "new": "new-storage-1", "devices": ["/dev/xvdz"]},
+            ]
+        },
+    )
+    assert result.failed and not result.changed
+    assert "old-storage-9: no instance" in result.msg
+    assert "no volume at /dev/xvdz" in result.msg
+
+
+def test_waits_while_slow_and_reports_progress(make_lab, run_module) -> None:
+    lab = make_lab("default", latency_scale=0.02)  # detach 0.7 s, attach 0.2 s
+    result = run_module(MODULE, {"moves": [STORAGE], "poll_interval": 0.1})
+    assert result.changed and not result.failed, result.msg
+    assert any(line.startswith("detached: 2/2 done") for line in result["progress"])
+    assert any(line.startswith("attached: 2/2 done") for line in result["progress"])
+    assert where(lab, "home-2") == ("new-storage-1", "/dev/xvdg", "in-use")

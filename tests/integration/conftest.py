@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -19,10 +20,11 @@ from lab.awssim.client import LabClient
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="session")
-def lab_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    url_file = tmp_path_factory.mktemp("awssim") / "url"
-    log = url_file.with_name("server.log")
+@contextlib.contextmanager
+def sim_server(workdir: Path) -> Iterator[str]:
+    """A simulated AWS server on a free port of 127.0.0.1, for as long as the context lasts; yields its URL."""
+    url_file = workdir / "url"
+    log = workdir / "server.log"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     with log.open("w") as out:
         proc = subprocess.Popen(
@@ -42,6 +44,12 @@ def lab_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def lab_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with sim_server(tmp_path_factory.mktemp("awssim")) as url:
+        yield url
 
 
 @pytest.fixture

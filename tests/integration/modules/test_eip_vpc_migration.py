@@ -1,0 +1,91 @@
+"""playbooks/eip-vpc-migration.yml with ansible-playbook against the lab's simulated AWS server."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+PLAN_OLD_TO_NEW = {"old-lb-1": "new-lb-1", "old-lb-2": "new-lb-2"}
+
+
+def recap(output: str) -> dict[str, int]:
+    match = re.search(r"localhost\s+:\s+(.*)", output)
+    assert match, output[-3000:]
+    return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", match.group(1))}
+
+
+def expected_holders(world: dict[str, Any], before: dict[str, str]) -> dict[str, str]:
+    """Each EIP on the new load balancer that replaces the old one it was on."""
+    by_id = {v: k for k, v in world["instances"].items()}
+    return {ip: world["instances"][PLAN_OLD_TO_NEW[by_id[holder]]] for ip, holder in before.items()}
+
+
+def describe(ec2: Any) -> dict[str, dict[str, Any]]:
+    return {a["PublicIp"]: a for a in ec2.describe_addresses()["Addresses"]}
+
+
+def test_four_runs_move_and_associate_every_eip(sim_server) -> None:
+    server = sim_server("vpc-day")
+    ec2 = server.ec2()
+    world = server.control.world()
+    before = {ip: a["InstanceId"] for ip, a in describe(ec2).items()}
+    assert len(before) == 24
+
+    check = server.playbook("--check", "--diff")
+    assert check.returncode == 0, check.stdout[-3000:]
+    assert recap(check.stdout)["changed"] >= 1
+    assert {a["Domain"] for a in describe(ec2).values()} == {"standard"}, "check mode changed nothing"
+
+    real = server.playbook("--diff")
+    assert real.returncode == 0, real.stdout[-3000:]
+    assert recap(real.stdout)["changed"] == 3
+    after = describe(ec2)
+    assert {a["Domain"] for a in after.values()} == {"vpc"}
+    assert {ip: a.get("InstanceId") for ip, a in after.items()} == expected_holders(world, before)
+    assert all(a["AssociationId"].startswith("eipassoc-") for a in after.values())
+
+    for args in (("--check",), ()):
+        again = server.playbook(*args)
+        assert again.returncode == 0, again.stdout[-3000:]
+        assert recap(again.stdout)["changed"] == 0, again.stdout[-3000:]
+
+
+def test_incident_stops_in_preflight_before_any_change(sim_server) -> None:
+    server = sim_server("incident")
+    ec2 = server.ec2()
+    before = describe(ec2)
+    result = server.playbook()
+    assert result.returncode != 0
+    assert "24 addresses to move need 24 free VPC EIPs, only 5 free" in result.stdout
+    assert "6.1 | EIP | Disassociate" not in result.stdout, "failed in pre-flight, before step 6.1"
+    assert describe(ec2) == before
+
+
+def test_run_interrupted_during_the_moves_is_finished_by_a_rerun(sim_server) -> None:
+    server = sim_server("vpc-day")
+    ec2 = server.ec2()
+    # the DryRun is call 1; the 10th move (call 11) fails: 9 moved, 15 still in Classic, all disassociated
+    server.control.add_fault(
+        operation="MoveAddressToVpc", nth=11, code="AuthFailure", message="session expired"
+    )
+    first = server.playbook()
+    assert first.returncode != 0
+    assert "MoveAddressToVpc 127.100.0.10: AuthFailure" in first.stdout
+    domains = [a["Domain"] for a in describe(ec2).values()]
+    assert domains.count("vpc") == 9 and domains.count("standard") == 15
+    second = server.playbook()
+    assert second.returncode == 0, second.stdout[-3000:]
+    assert {a["Domain"] for a in describe(ec2).values()} == {"vpc"}
+    assert all(a.get("InstanceId") for a in describe(ec2).values())
+    assert recap(server.playbook().stdout)["changed"] == 0
+
+
+def test_throttled_calls_are_retried(sim_server) -> None:
+    server = sim_server("vpc-day")
+    server.control.add_fault(operation="MoveAddressToVpc", nth=3, code="RequestLimitExceeded", times=6)
+    server.control.add_fault(operation="AssociateAddress", nth=2, code="RequestLimitExceeded", times=6)
+    result = server.playbook()
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert {a["Domain"] for a in describe(server.ec2()).values()} == {"vpc"}
+    fired = {f["operation"]: f["fired"] for f in server.control.state()["faults"]}
+    assert fired == {"MoveAddressToVpc": 6, "AssociateAddress": 6}

@@ -1,0 +1,56 @@
+"""playbooks/rehearsal-parity.yml names what production has that the rehearsal would not exercise."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from lab.awssim.client import LabClient
+from tests.integration.conftest import sim_server
+
+REPO = Path(__file__).resolve().parents[3]
+LAB_PLAN = REPO / "inventories" / "lab" / "group_vars" / "all" / "swap.yml"
+
+
+def plan_vars(url: str, tmp_path: Path, side: str) -> Path:
+    """The lab's plan variables, pointed at the account at `url`."""
+    text = LAB_PLAN.read_text()
+    text = text.replace("{{ aws_endpoint_url | default('http://127.0.0.1:5055') }}", url)
+    text = text.replace('"{{ playbook_dir }}/../lab/.state/swap-plan.json"', str(tmp_path / f"{side}.json"))
+    path = tmp_path / f"{side}.yml"
+    path.write_text(text)
+    return path
+
+
+def parity(rehearsal: Path, production: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "CLUSTERSWAP_REPORT_DIR": str(tmp_path)}
+    args = [str(REPO / ".venv" / "bin" / "ansible-playbook"), "playbooks/rehearsal-parity.yml"]
+    args += ["-e", f"rehearsal_parity_rehearsal_vars={rehearsal}"]
+    args += ["-e", f"rehearsal_parity_production_vars={production}"]
+    return subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_vpc_day_production_against_a_plain_rehearsal(lab: Any, lab_url: str, tmp_path: Path) -> None:
+    lab.seed("default")
+    with sim_server(tmp_path) as production_url:
+        LabClient(production_url).seed("vpc-day")
+        proc = parity(plan_vars(lab_url, tmp_path, "r"), plan_vars(production_url, tmp_path, "p"), tmp_path)
+    assert proc.returncode != 0
+    out = proc.stdout
+    assert "4 gap(s)" in out, out[-3000:]
+    assert "production has 24 EIPs moved by the swap, the rehearsal only 8" in out
+    assert "EC2-Classic EIPs that must move to the VPC (MoveAddressToVpc, the VPC EIP limit) (24)" in out
+    assert "EC2-Classic instances" in out
+    assert "RDS instances outside any VPC" in out
+    assert not list(tmp_path.glob("[rp].json")), "parity is read-only: no plan record written"
+
+
+def test_a_faithful_rehearsal_has_no_gap(lab: Any, lab_url: str, tmp_path: Path) -> None:
+    lab.seed("vpc-day")
+    with sim_server(tmp_path) as production_url:
+        LabClient(production_url).seed("vpc-day")
+        proc = parity(plan_vars(lab_url, tmp_path, "r"), plan_vars(production_url, tmp_path, "p"), tmp_path)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "No gap: the rehearsal exercises everything production has." in proc.stdout

@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 @contextlib.contextmanager
 def sim_server(workdir: Path) -> Iterator[str]:
-    """A simulated AWS server on a free port of 127.0.0.1, for as long as the context lasts; yields its URL."""
+    """A simulated AWS server on a free port of 127.0.0.1 while the context lasts; yields its URL."""
     url_file = workdir / "url"
     log = workdir / "server.log"
     env = {**os.environ, "PYTHONPATH": str(REPO)}

@@ -15,6 +15,7 @@ another scenario it reseeds. `down` removes everything the lab made. State: lab/
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import os
 import shutil
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from lab.hosts import containers, podman, seed, volumes
-from lab.hosts.world import HOSTS, IMAGE, REPO, SEEDED_VOLUMES, STATE_DIR, VolumeLayout, host_by_container
+from lab.hosts.world import HOSTS, IMAGE, REPO, SEEDED_VOLUMES, STATE_DIR, Host, VolumeLayout
 
 SIM_HOST = "127.0.0.1"
 SIM_PORT = 5055
@@ -220,23 +221,27 @@ def seed_hosts() -> dict[str, Any]:
     unknown = wanted - {h.container for h in HOSTS}
     if unknown:
         say(f"warning: instances tagged lab:host with no known host: {sorted(unknown)}")
-    containers.create_all(tuple(h for h in HOSTS if h.container in wanted))
-    for vol in vols:
-        inst = next((i for i in instances if _tags(i).get("Name") == vol.instance_name), None)
-        container = _tags(inst).get("lab:host") if inst else None
-        if not container or host_by_container(container) is None:
-            continue
-        volumes.attach(vol.volume_id, inst["InstanceId"], container, vol.device, vol.layout.size_mib)
-        if vol.layout.kind in ("home", "logs"):
-            seed.mount_in(container, vol.device, vol.layout.mountpoint)
-        elif vol.layout.kind == "pgdata":
-            seed.seed_postgres(container, vol.device, vol.layout.mountpoint)
-            manifest["postgres"] = {
-                "instance": vol.instance_name,
-                "database": "pythonanywhere",
-                "tables": seed.postgres_checksums(container),
-            }
-            copy_postgres_config(container)
+    by_name = {_tags(i).get("Name"): i for i in instances}
+
+    def prepare(host: Host) -> None:
+        """Once the host has booted: attach its seeded volumes, mount them, seed Postgres."""
+        for vol in (v for v in vols if v.instance_name == host.name):
+            volumes.attach(vol.volume_id, by_name[host.name]["InstanceId"], host.container, vol.device,
+                           vol.layout.size_mib)  # fmt: skip
+            if vol.layout.kind in ("home", "logs"):
+                seed.mount_in(host.container, vol.device, vol.layout.mountpoint)
+            elif vol.layout.kind == "pgdata":
+                seed.seed_postgres(host.container, vol.device, vol.layout.mountpoint)
+                manifest["postgres"] = {
+                    "instance": host.name,
+                    "database": "pythonanywhere",
+                    "tables": seed.postgres_checksums(host.container),
+                }
+
+    hosts = tuple(h for h in HOSTS if h.container in wanted and _tags(by_name[h.name]).get("lab:host"))
+    containers.create_all(hosts, then=prepare)
+    if manifest["postgres"]:
+        copy_postgres_config(f"cs-{manifest['postgres']['instance']}")
     seed.write_manifest(manifest)
     stop_stopped_instances(by_id)
     return manifest
@@ -310,6 +315,7 @@ def seeded_scenario() -> str | None:
 
 
 def record_seeded(scenario: str) -> None:
+    """Remember which seeding the hosts match (a fresh one: no swap has run on it yet)."""
     world = lab_api("/_lab/world") or {}
     SCENARIO_FILE.write_text(json.dumps({"scenario": scenario, "instances": world.get("instances", {})}))
 
@@ -321,6 +327,10 @@ def cmd_up(scenario: str, latency_scale: float | None) -> None:
     started = ensure_sim(scenario, latency_scale)
     if seeded_scenario() != scenario or not hosts_complete():
         reseed(scenario, sim_already_seeded=started)
+    elif swapped():
+        say(
+            f"hosts up, scenario {scenario} seeded; a swap has run on it since (`make lab-seed`: fresh world)"
+        )
     else:
         say(f"hosts up, scenario {scenario} already seeded")
     ensure_edge()
@@ -370,7 +380,7 @@ def cmd_status() -> None:
         print(f"  {dev} {Path(back).name}")
     if sim and sim_answers():
         print("EIP routes:")
-        for ip, route in sorted(lab_api("/_lab/routes").items()):
+        for ip, route in sorted(lab_api("/_lab/routes").items(), key=lambda kv: ipaddress.ip_address(kv[0])):
             target = f"{route['instance_id']} -> {route['lab_host'] or 'no container'}" if route else "-"
             print(f"  {ip:16} {target}")
 
@@ -388,9 +398,21 @@ def cmd_down() -> None:
         f"({time.monotonic() - t0:.1f}s)")  # fmt: skip
 
 
+def swapped() -> bool:
+    """A swap has run on the seeded world since it was seeded (it is no longer a fresh rehearsal)."""
+    return SCENARIO_FILE.exists() and bool(json.loads(SCENARIO_FILE.read_text()).get("swapped"))
+
+
+def mark_swapped() -> None:
+    if SCENARIO_FILE.exists():
+        SCENARIO_FILE.write_text(json.dumps({**json.loads(SCENARIO_FILE.read_text()), "swapped": True}))
+
+
 def cmd_swap(scenario: str, playbook: str, latency_scale: float | None) -> int:
-    if seeded_scenario() != scenario or not running_pid("awssim"):
-        cmd_up(scenario, latency_scale)
+    cmd_up(scenario, latency_scale)
+    if swapped():
+        say(f"a swap already ran on this {scenario} world: reseeding for a fresh rehearsal")
+        cmd_seed(scenario, latency_scale)
     path = REPO / playbook
     if not path.exists():
         say(f"{playbook} does not exist yet: nothing to run (the lab is up with scenario {scenario})")
@@ -398,7 +420,9 @@ def cmd_swap(scenario: str, playbook: str, latency_scale: float | None) -> int:
     else:
         env = {**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "AWS_ENDPOINT_URL": SIM_URL}
         ansible = Path(sys.executable).with_name("ansible-playbook")
+        mark_swapped()
         rc = subprocess.run([str(ansible), str(path)], cwd=REPO, env=env, check=False).returncode
+        say(f"{playbook} finished with exit code {rc}")
     reports = sorted((REPO / "reports").glob("*"), key=lambda p: p.stat().st_mtime)
     reports = [p for p in reports if p.name != ".gitkeep"]
     say(f"timeline report: {reports[-1] if reports else 'none yet'} (all reports in {REPO / 'reports'})")

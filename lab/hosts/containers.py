@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from lab.hosts import podman, roles
 from lab.hosts.world import GATEWAY, HOSTS, IMAGE, LABEL, NETWORK, SUBNET, Host
+
+#: roles with seeding work after boot (volumes, Postgres): started first
+BUSY = ("postgres", "storage")
 
 
 def ensure_network() -> bool:
@@ -43,14 +47,20 @@ def create(host: Host) -> None:
     podman.podman("start", host.container)
 
 
-def create_all(hosts: tuple[Host, ...] = HOSTS) -> list[str]:
-    """Create and start every missing host container; wait until each has booted. Returns those created."""
+def create_all(hosts: tuple[Host, ...] = HOSTS, then: Callable[[Host], None] | None = None) -> list[str]:
+    """Create and start every missing host container, wait until it has booted, then run `then(host)`
+    (several hosts at a time; hosts with most to do first). Returns the containers created."""
     ensure_network()
-    missing = [h for h in hosts if not podman.exists(h.container)]
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        list(pool.map(create, missing))
-    for host in missing:
+    missing = sorted((h for h in hosts if not podman.exists(h.container)), key=lambda h: h.role not in BUSY)
+
+    def one(host: Host) -> None:
+        create(host)
         podman.wait_booted(host.container)
+        if then:
+            then(host)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(one, missing))
     return [h.container for h in missing]
 
 

@@ -158,7 +158,8 @@ volumes:
     action:
       description: >-
         C(moved), C(attached) (it was already available), C(none) (already on the new instance), or
-        C(would_move), C(would_attach), C(would_wait) in check mode.
+        in check mode C(would_move), C(would_wait_detach) (still detaching from the old instance),
+        C(would_attach), C(would_wait_attach).
       type: str
       sample: moved
 progress:
@@ -509,7 +510,7 @@ def entries(steps: list[Step], final: dict[str, Volume] | None, check_mode: bool
     names = {"move": "moved", "wait_detach": "moved", "attach": "attached", "wait_attach": "attached"}
     for step in steps:
         if check_mode:
-            action = "none" if step.action == "none" else f"would_{step.action.split('_')[0]}"
+            action = "none" if step.action == "none" else f"would_{step.action}"
             vol = step.volume
         else:
             action = names.get(step.action, "none")

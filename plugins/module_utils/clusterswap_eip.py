@@ -8,21 +8,32 @@ One piece of code for one job:
 - ``aws_error`` / ``format_aws_error``: the one error format (EIP, AWS error code, AWS message);
 - ``eip_quotas``: Classic and VPC limits, used and free (DescribeAccountAttributes + Service Quotas);
 - ``dry_run``: the DryRun permission check every module makes before its first change.
+
+The service-independent pieces (``call``, ``AwsCallError``, ``wait_until``, ``Progress``, ``RETRY_DECORATOR``,
+``aws_error``, ``format_aws_error``, ``duplicates``) live in ``clusterswap_aws`` and are re-exported here.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ipaddress
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing botocore
     import botocore.exceptions
 
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible.module_utils.clusterswap_aws import (  # noqa: F401  (re-exported: the EIP modules import them from here)
+    RETRY_DECORATOR,
+    AwsCallError,
+    Progress,
+    aws_error,
+    call,
+    duplicates,
+    format_aws_error,
+    wait_until,
+)
 
 VPC_EIP_QUOTA_CODE = "L-0263D0A3"
 VPC_EIP_QUOTA_NAME = "EC2-VPC Elastic IPs"
@@ -30,20 +41,6 @@ CLASSIC = "standard"
 VPC = "vpc"
 MOVING_TO_VPC = "movingToVpc"
 RESTORING_TO_CLASSIC = "restoringToClassic"
-
-# Throttling (RequestLimitExceeded, Throttling, ...) is retried with jittered exponential backoff.
-RETRY_DECORATOR = AWSRetry.jittered_backoff(retries=8, delay=1, backoff=2.0, max_delay=20)
-
-
-class AwsCallError(Exception):
-    """An AWS call failed; carries the subject (an EIP) and the AWS error code."""
-
-    def __init__(self, action: str, subject: str, code: str, message: str) -> None:
-        self.action = action
-        self.subject = subject
-        self.code = code
-        self.aws_message = message
-        super().__init__(format_aws_error(action, subject, code, message))
 
 
 @dataclass(frozen=True)
@@ -86,29 +83,6 @@ class Eip:
 # --------------------------------------------------------------------------- errors
 
 
-def aws_error(exc: BaseException) -> tuple[str, str]:
-    """(code, message) of a botocore error, or of any other exception."""
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict) and "Error" in response:
-        error = response["Error"]
-        return str(error.get("Code", "Unknown")), str(error.get("Message", ""))
-    return type(exc).__name__, str(exc)
-
-
-def format_aws_error(action: str, subject: str, code: str, message: str) -> str:
-    """The one error format: what was being done, to which EIP, and what AWS answered."""
-    return f"{action} {subject}: {code}: {message}".rstrip(": ")
-
-
-def call(client: Any, operation: str, subject: str, action: str, **kwargs: Any) -> dict[str, Any]:
-    """Call an EC2 operation with throttling retries; raise AwsCallError naming the subject."""
-    try:
-        return getattr(client, operation)(aws_retry=True, **kwargs)
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
-        code, message = aws_error(exc)
-        raise AwsCallError(action, subject, code, message) from exc
-
-
 # --------------------------------------------------------------------------- clients and input
 
 
@@ -125,16 +99,6 @@ def malformed_ips(public_ips: Iterable[str]) -> list[str]:
         except ValueError:
             problems.append(f"{ip!r} is not a valid IPv4 address")
     return problems
-
-
-def duplicates(values: Iterable[str]) -> list[str]:
-    seen: set[str] = set()
-    dup: list[str] = []
-    for value in values:
-        if value in seen and value not in dup:
-            dup.append(value)
-        seen.add(value)
-    return dup
 
 
 def not_found_message(ip: str, region: str | None) -> str:
@@ -251,43 +215,6 @@ def dry_run(client: Any, operation: str, subject: str, **kwargs: Any) -> str | N
 
 
 # --------------------------------------------------------------------------- waiting
-
-
-@dataclass
-class Progress:
-    """Progress lines of a wait: logged as they happen and returned in the module's result."""
-
-    log: Callable[[str], None]
-    lines: list[str] = field(default_factory=list)
-
-    def __call__(self, line: str) -> None:
-        self.lines.append(line)
-        self.log(line)
-
-
-def wait_until(
-    pending: Callable[[], list[str]],
-    timeout: float,
-    interval: float,
-    progress: Callable[[str], None],
-    what: str,
-    total: int,
-) -> list[str]:
-    """Poll ``pending()`` (what is still not done) until it is empty or ``timeout`` seconds have passed.
-
-    Reports progress each time the count changes. Returns what is still pending ([] when done).
-    """
-    start = time.monotonic()
-    last: int | None = None
-    while True:
-        remaining = pending()
-        elapsed = time.monotonic() - start
-        if len(remaining) != last:
-            progress(f"{what}: {total - len(remaining)}/{total} done after {elapsed:.1f}s")
-            last = len(remaining)
-        if not remaining or elapsed >= timeout:
-            return remaining
-        time.sleep(max(0.0, min(interval, timeout - elapsed)))
 
 
 # --------------------------------------------------------------------------- quotas

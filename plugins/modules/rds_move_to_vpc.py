@@ -1,0 +1,730 @@
+#!/usr/bin/python
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Move RDS DB instances that are outside any VPC (EC2-Classic) into a VPC's DB subnet group."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from ansible.module_utils.clusterswap_aws import (
+    RETRY_DECORATOR,
+    AwsCallError,
+    Progress,
+    call,
+    duplicates,
+    wait_until,
+)
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+
+DOCUMENTATION = r"""
+---
+module: rds_move_to_vpc
+short_description: Move RDS DB instances from outside any VPC into a VPC's DB subnet group
+version_added: 0.1.0
+description:
+  - Moves each listed RDS DB instance that is outside any VPC (EC2-Classic) into the VPC of
+    O(db_subnet_group_name) with C(ModifyDBInstance(DBSubnetGroupName=..., ApplyImmediately=true)),
+    waits until it is C(available) in that subnet group, and returns its endpoint, subnet group, VPC,
+    security groups, status and how long it took.
+  - M(amazon.aws.rds_instance) cannot do this, it fails with C(KeyError 'DBSubnetGroup') on a DB that is in
+    no subnet group.
+  - B(The move is an outage of the DB of several minutes) (5-10 minutes measured on test servers). The
+    endpoint address stays the same.
+  - C(ApplyImmediately) is always sent. Without it AWS accepts the change and silently waits for the DB's
+    next maintenance window (the change shows only in C(PendingModifiedValues)); a subnet group change left
+    pending that way is applied now by this module.
+  - Everything is checked before anything changes, for every listed DB; if any check fails B(nothing) is
+    modified and the module fails naming each DB, AWS's error code and what to do. The checks mirror AWS's
+    own refusals (RDS has no C(DryRun)) - unknown DB or subnet group (C(DBInstanceNotFound),
+    C(DBSubnetGroupNotFoundFault)); a Multi-AZ DB outside a VPC (C(InvalidParameterCombination), make it
+    Single-AZ first); a DB with read replicas (not supported by AWS); a DB that is not C(available)
+    (C(InvalidDBInstanceState)); a DB already in another subnet group of the same VPC
+    (C(InvalidVPCNetworkStateFault)); a security group of another VPC (C(InvalidParameterCombination)).
+    A DB already in a subnet group of B(another) VPC is refused by this module, which only moves DBs from
+    outside any VPC into one.
+  - A DB already in the subnet group and C(available) is left alone (with O(vpc_security_group_ids) given,
+    its VPC security groups are set to them if they differ, which causes no outage).
+  - A DB that is C(modifying) or C(moving-to-vpc) (for example a move started by a run that died) is waited
+    for, not modified again; if it is then still outside the VPC it is moved.
+  - Several DBs are moved together - every C(ModifyDBInstance) is issued first, then all are waited for with
+    one C(DescribeDBInstances) per poll - so their outages overlap instead of adding up.
+  - Waits are bounded (O(wait_timeout)) and log progress; throttling is retried with jittered backoff.
+  - Check mode tells what would be moved or waited for and changes nothing. With C(--diff) each DB's
+    subnet group, VPC, VPC security groups and status before and after are shown.
+author:
+  - clusterswap
+options:
+  db_instance_identifier:
+    description:
+      - The DB instance to move. Use this or O(db_instance_identifiers).
+    type: str
+  db_instance_identifiers:
+    description:
+      - Several DB instances to move together (their outages overlap). Use this or O(db_instance_identifier).
+    type: list
+    elements: str
+  db_subnet_group_name:
+    description:
+      - The DB subnet group (in the target VPC) to move the DBs into. It must have subnets in at least two
+        Availability Zones.
+    type: str
+    required: true
+  vpc_security_group_ids:
+    description:
+      - VPC security groups (C(sg-...)) of the target VPC for the moved DBs.
+      - When omitted AWS gives a DB moved into a VPC the VPC's default security group; set them so that the
+        new cluster can reach the DB.
+    type: list
+    elements: str
+  wait:
+    description:
+      - Wait until every DB is C(available) in the subnet group.
+      - With V(false) the module returns once the moves are issued; a later run waits for them without
+        modifying them again.
+    type: bool
+    default: true
+  wait_timeout:
+    description:
+      - Seconds to wait in all (for a DB already busy to finish, then for the moves). A move takes minutes.
+      - When the time is up the module fails naming the DBs still moving; the moves go on at AWS and
+        rerunning the module resumes the wait.
+    type: int
+    default: 1200
+  poll_interval:
+    description:
+      - Seconds between two polls while waiting.
+    type: float
+    default: 15
+notes:
+  - Take a snapshot of the DB before the move (AWS recommends it).
+  - Option groups are platform specific; a DB with a custom option group may need the default VPC option
+    group first (RDS User Guide, "Moving a DB instance not in a VPC into a VPC").
+  - A DB in C(moving-to-vpc) or C(modifying) is never sent another C(ModifyDBInstance) (AWS would answer
+    C(InvalidDBInstanceState)).
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+"""
+
+EXAMPLES = r"""
+- name: "V.3 | RDS | Move mysql-1 into the VPC"
+  rds_move_to_vpc:
+    db_instance_identifier: mysql-1
+    db_subnet_group_name: clusterswap-vpc
+    vpc_security_group_ids: [sg-0123456789abcdef0]
+  register: mysql_moved
+
+- name: "V.3 | RDS | Move every MySQL DB together (outages overlap)"
+  rds_move_to_vpc:
+    db_instance_identifiers: [mysql-1, mysql-2]
+    db_subnet_group_name: clusterswap-vpc
+    wait_timeout: 1800
+
+- name: "V.4 | RDS | Endpoint after the move"
+  ansible.builtin.debug:
+    msg: "{{ mysql_moved.endpoint.address }}:{{ mysql_moved.endpoint.port }} in {{ mysql_moved.vpc_id }}"
+"""
+
+RETURN = r"""
+db_instances:
+  description: One entry for every listed DB instance, in the order given.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    db_instance_identifier:
+      description: The DB instance.
+      type: str
+      sample: mysql-1
+    action:
+      description:
+        - What this run did. C(moved) (the move was issued), C(resumed) (it was already moving; waited for
+          it), C(security_groups) (already in the subnet group; VPC security groups set),
+          C(none) (already there), C(would_move), C(would_wait), C(would_set_security_groups) (check mode),
+          C(in_progress) (O(wait=false), still moving), C(failed).
+      type: str
+      sample: moved
+    status:
+      description: C(DBInstanceStatus) at the end of the run (C(available), C(modifying), ...).
+      type: str
+      sample: available
+    db_subnet_group_name:
+      description: The DB's subnet group (in check mode, what it would be); null outside any VPC.
+      type: str
+      sample: clusterswap-vpc
+    vpc_id:
+      description: The DB's VPC; null outside any VPC.
+      type: str
+      sample: vpc-0123456789abcdef0
+    vpc_security_group_ids:
+      description: The DB's VPC security groups.
+      type: list
+      elements: str
+    endpoint:
+      description: The DB's endpoint; the address does not change with the move.
+      type: dict
+      contains:
+        address:
+          description: DNS name.
+          type: str
+          sample: mysql-1.abcdefghij.us-east-1.rds.amazonaws.com
+        port:
+          description: Port.
+          type: int
+          sample: 3306
+    multi_az:
+      description: Whether the DB is Multi-AZ.
+      type: bool
+    availability_zone:
+      description: The DB's Availability Zone.
+      type: str
+    seconds:
+      description: Seconds from issuing the move (or from starting to wait for it) until it was seen done.
+      type: float
+      sample: 412.3
+endpoint:
+  description: The endpoint of the DB, when one DB was given (O(db_instance_identifier) or a list of one).
+  returned: when one DB was given
+  type: dict
+  sample: {"address": "mysql-1.abcdefghij.us-east-1.rds.amazonaws.com", "port": 3306}
+db_subnet_group_name:
+  description: The DB's subnet group, when one DB was given.
+  returned: when one DB was given
+  type: str
+vpc_id:
+  description: The DB's VPC, when one DB was given.
+  returned: when one DB was given
+  type: str
+status:
+  description: The DB's status, when one DB was given.
+  returned: when one DB was given
+  type: str
+seconds:
+  description: The move's seconds, when one DB was given.
+  returned: when one DB was given
+  type: float
+elapsed_seconds:
+  description: Seconds the whole run took.
+  returned: always
+  type: float
+  sample: 415.8
+target:
+  description: The target subnet group, its VPC and its Availability Zones.
+  returned: when the subnet group was found
+  type: dict
+progress:
+  description: The progress lines of the waits.
+  returned: always
+  type: list
+  elements: str
+  sample: ["RDS moves into the VPC: 0/1 done after 0.0s", "RDS moves into the VPC: 1/1 done after 431.2s"]
+"""
+
+ARGUMENT_SPEC: dict[str, Any] = {
+    "db_instance_identifier": {"type": "str"},
+    "db_instance_identifiers": {"type": "list", "elements": "str"},
+    "db_subnet_group_name": {"type": "str", "required": True},
+    "vpc_security_group_ids": {"type": "list", "elements": "str"},
+    "wait": {"type": "bool", "default": True},
+    "wait_timeout": {"type": "int", "default": 1200},
+    "poll_interval": {"type": "float", "default": 15},
+}
+
+#: Statuses of a DB with a change in flight: waited for, never modified again.
+BUSY = ("modifying", "moving-to-vpc")
+HEARTBEAT = 60.0
+
+
+@dataclass(frozen=True)
+class Db:
+    """A DB instance as DescribeDBInstances shows it."""
+
+    identifier: str
+    status: str
+    subnet_group: str | None
+    vpc_id: str | None
+    security_groups: tuple[str, ...]
+    multi_az: bool
+    replicas: tuple[str, ...]
+    address: str | None
+    port: int | None
+    availability_zone: str | None
+    pending_subnet_group: str | None
+
+    @classmethod
+    def from_aws(cls, raw: dict[str, Any]) -> Db:
+        group = raw.get("DBSubnetGroup") or {}  # absent on a DB outside any VPC
+        endpoint = raw.get("Endpoint") or {}
+        return cls(
+            identifier=raw["DBInstanceIdentifier"],
+            status=raw.get("DBInstanceStatus", "unknown"),
+            subnet_group=group.get("DBSubnetGroupName"),
+            vpc_id=group.get("VpcId"),
+            security_groups=tuple(g["VpcSecurityGroupId"] for g in raw.get("VpcSecurityGroups", [])),
+            multi_az=bool(raw.get("MultiAZ")),
+            replicas=tuple(raw.get("ReadReplicaDBInstanceIdentifiers") or ()),
+            address=endpoint.get("Address"),
+            port=endpoint.get("Port"),
+            availability_zone=raw.get("AvailabilityZone"),
+            pending_subnet_group=(raw.get("PendingModifiedValues") or {}).get("DBSubnetGroupName"),
+        )
+
+    def state(self) -> dict[str, Any]:
+        """What --diff shows for this DB."""
+        return {
+            "db_subnet_group_name": self.subnet_group,
+            "vpc_id": self.vpc_id,
+            "vpc_security_group_ids": sorted(self.security_groups),
+            "status": self.status,
+        }
+
+    def to_result(self, action: str, seconds: float | None = None) -> dict[str, Any]:
+        return {
+            "db_instance_identifier": self.identifier,
+            "action": action,
+            "status": self.status,
+            "db_subnet_group_name": self.subnet_group,
+            "vpc_id": self.vpc_id,
+            "vpc_security_group_ids": list(self.security_groups),
+            "endpoint": {"address": self.address, "port": self.port},
+            "multi_az": self.multi_az,
+            "availability_zone": self.availability_zone,
+            "seconds": None if seconds is None else round(seconds, 1),
+        }
+
+
+@dataclass
+class Target:
+    name: str
+    vpc_id: str
+    zones: list[str]
+
+    def to_result(self) -> dict[str, Any]:
+        return {"db_subnet_group_name": self.name, "vpc_id": self.vpc_id, "availability_zones": self.zones}
+
+
+@dataclass
+class Plan:
+    """What each DB needs, and what stops the run before any change."""
+
+    to_move: list[str] = field(default_factory=list)
+    to_wait: list[str] = field(default_factory=list)
+    to_set_groups: list[str] = field(default_factory=list)
+    done: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- describing
+
+
+def describe_dbs(rds: Any, identifiers: list[str]) -> dict[str, Db]:
+    """The listed DBs by identifier: one DescribeDBInstances (paginated) for the whole list."""
+    found: dict[str, Db] = {}
+    kwargs: dict[str, Any] = {"Filters": [{"Name": "db-instance-id", "Values": identifiers}]}
+    while True:
+        answer = call(
+            rds, "describe_db_instances", ", ".join(identifiers), "DescribeDBInstances for", **kwargs
+        )
+        for raw in answer.get("DBInstances", []):
+            db = Db.from_aws(raw)
+            found[db.identifier] = db
+        if not answer.get("Marker"):
+            return found
+        kwargs["Marker"] = answer["Marker"]
+
+
+def describe_target(rds: Any, name: str) -> Target:
+    answer = call(
+        rds, "describe_db_subnet_groups", name, "DescribeDBSubnetGroups for", DBSubnetGroupName=name
+    )
+    group = answer["DBSubnetGroups"][0]
+    zones = sorted({s["SubnetAvailabilityZone"]["Name"] for s in group.get("Subnets", [])})
+    return Target(name=group["DBSubnetGroupName"], vpc_id=group["VpcId"], zones=zones)
+
+
+def security_group_problems(module: AnsibleAWSModule, groups: list[str], target: Target) -> list[str]:
+    """Every listed security group must exist and be in the target VPC (else AWS refuses the move)."""
+    if not groups:
+        return []
+    ec2 = module.client("ec2", retry_decorator=RETRY_DECORATOR)
+    try:
+        answer = call(
+            ec2, "describe_security_groups", ", ".join(groups), "DescribeSecurityGroups for", GroupIds=groups
+        )
+    except AwsCallError as exc:
+        return [f"{exc} (every vpc_security_group_ids entry must be a security group of {target.vpc_id})"]
+    vpcs = {g["GroupId"]: g.get("VpcId") for g in answer.get("SecurityGroups", [])}
+    problems = []
+    for sg in groups:
+        if sg not in vpcs:
+            problems.append(f"security group {sg}: not found (InvalidGroup.NotFound)")
+        elif vpcs[sg] != target.vpc_id:
+            problems.append(
+                f"security group {sg}: is in {vpcs[sg]}, the subnet group {target.name} in {target.vpc_id}; "
+                "AWS would refuse the move (InvalidParameterCombination: The DB instance and EC2 security "
+                f"group are in different VPCs): use security groups of {target.vpc_id}"
+            )
+    return problems
+
+
+# --------------------------------------------------------------------------- deciding
+
+
+def classify_one(db: Db, target: Target, groups: list[str] | None, plan: Plan) -> None:
+    name = db.identifier
+    if db.subnet_group == target.name:
+        if db.status in BUSY:
+            plan.to_wait.append(name)
+        elif groups is not None and set(groups) != set(db.security_groups):
+            if db.status != "available":
+                plan.problems.append(
+                    f"{name}: is {db.status}; its security groups can be set only when it is available "
+                    "(InvalidDBInstanceState): wait and rerun"
+                )
+            else:
+                plan.to_set_groups.append(name)
+        else:
+            plan.done.append(name)
+    elif db.vpc_id == target.vpc_id:
+        plan.problems.append(
+            f"{name}: already in subnet group {db.subnet_group} of the same VPC {target.vpc_id}; "
+            "AWS refuses (InvalidVPCNetworkStateFault: The specified DB subnet group and DB instance are in "
+            "the same VPC): "
+            "nothing to move, or use that subnet group"
+        )
+    elif db.vpc_id:
+        plan.problems.append(
+            f"{name}: in subnet group {db.subnet_group} of another VPC {db.vpc_id}, not outside any VPC; "
+            f"this module only moves DBs from outside any VPC into one (target {target.name} in "
+            f"{target.vpc_id}): "
+            "check db_subnet_group_name, or move it between VPCs deliberately with its own plan"
+        )
+    elif db.status in BUSY:
+        plan.to_wait.append(name)  # a move that a run which died started, or another change: wait, then see
+    elif db.status != "available":
+        plan.problems.append(
+            f"{name}: is {db.status}; AWS moves only an available DB (InvalidDBInstanceState: Database "
+            "instance is not in available state): start it or wait until it is available, then rerun"
+        )
+    elif db.multi_az:
+        plan.problems.append(
+            f"{name}: is Multi-AZ; AWS does not move a Multi-AZ DB from outside a VPC into one "
+            "(InvalidParameterCombination): make it Single-AZ first (aws rds modify-db-instance "
+            f"--db-instance-identifier {name} --no-multi-az --apply-immediately), move it, then make it "
+            "Multi-AZ again"
+        )
+    elif db.replicas:
+        plan.problems.append(
+            f"{name}: has read replicas ({', '.join(db.replicas)}); AWS does not move a DB with read "
+            "replicas from outside a VPC into one: delete them first and recreate them after the move"
+        )
+    else:
+        plan.to_move.append(name)
+
+
+def classify(
+    identifiers: list[str], dbs: dict[str, Db], target: Target, groups: list[str] | None, region: str | None
+) -> Plan:
+    plan = Plan()
+    for name in identifiers:
+        db = dbs.get(name)
+        if db is None:
+            plan.problems.append(
+                f"{name}: no DB instance with this identifier in region {region} for this account "
+                "(DBInstanceNotFound): is it in another region, or renamed?"
+            )
+        else:
+            classify_one(db, target, groups, plan)
+    return plan
+
+
+def fail(module: AnsibleAWSModule, problems: list[str], **result: Any) -> None:
+    module.fail_json(
+        msg="Nothing was changed. " + " | ".join(problems), problems=problems, changed=False, **result
+    )
+
+
+# --------------------------------------------------------------------------- changing and waiting
+
+
+def modify(rds: Any, name: str, subnet_group: str | None, groups: list[str] | None) -> None:
+    kwargs: dict[str, Any] = {"DBInstanceIdentifier": name, "ApplyImmediately": True}
+    if subnet_group:
+        kwargs["DBSubnetGroupName"] = subnet_group
+    if groups is not None:
+        kwargs["VpcSecurityGroupIds"] = groups
+    call(rds, "modify_db_instance", name, "ModifyDBInstance", **kwargs)
+
+
+class Waiter:
+    """Waits for DBs with one DescribeDBInstances per poll, within one deadline for the whole run."""
+
+    def __init__(self, module: AnsibleAWSModule, rds: Any, progress: Progress, start: float) -> None:
+        self.module = module
+        self.rds = rds
+        self.progress = progress
+        self.deadline = start + module.params["wait_timeout"]
+        self.last: dict[str, Db] = {}
+        self.done_at: dict[str, float] = {}
+
+    def wait(self, names: list[str], what: str, done: Any) -> list[str]:
+        """Wait until ``done(db)`` for each name; returns those still not done."""
+
+        def pending() -> list[str]:
+            self.last.update(describe_dbs(self.rds, names))
+            still = [n for n in names if n not in self.last or not done(self.last[n])]
+            now = time.monotonic()
+            for n in names:
+                if n not in still:
+                    self.done_at.setdefault(n, now)
+            return still
+
+        timeout = max(0.0, self.deadline - time.monotonic())
+        interval = self.module.params["poll_interval"]
+        return wait_until(pending, timeout, interval, self.progress, what, len(names), heartbeat=HEARTBEAT)
+
+
+def settled(db: Db) -> bool:
+    return db.status not in BUSY
+
+
+def moved_into(target: Target) -> Any:
+    def done(db: Db) -> bool:
+        return db.status == "available" and db.subnet_group == target.name
+
+    return done
+
+
+# --------------------------------------------------------------------------- results
+
+
+def check_mode_entry(db: Db, plan: Plan, target: Target, groups: list[str] | None) -> dict[str, Any]:
+    name = db.identifier
+    if name in plan.to_move or name in plan.to_wait:
+        action = "would_move" if name in plan.to_move else "would_wait"
+        after = Db(
+            **{**db.__dict__, "subnet_group": target.name, "vpc_id": target.vpc_id, "status": "available"}
+        )
+        if groups is not None:
+            after = Db(**{**after.__dict__, "security_groups": tuple(groups)})
+        return after.to_result(action)
+    if name in plan.to_set_groups:
+        return Db(**{**db.__dict__, "security_groups": tuple(groups or ())}).to_result(
+            "would_set_security_groups"
+        )
+    return db.to_result("none")
+
+
+def diff(before: dict[str, Db], entries: list[dict[str, Any]]) -> dict[str, Any]:
+    b = {name: db.state() for name, db in before.items()}
+    a = {
+        e["db_instance_identifier"]: {
+            "db_subnet_group_name": e["db_subnet_group_name"],
+            "vpc_id": e["vpc_id"],
+            "vpc_security_group_ids": sorted(e["vpc_security_group_ids"]),
+            "status": e["status"],
+        }
+        for e in entries
+    }
+    changed = [n for n in a if b.get(n) != a[n]]
+    return {"before": {n: b.get(n) for n in changed}, "after": {n: a[n] for n in changed}}
+
+
+def single(entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """The top-level keys of a run on one DB."""
+    if len(entries) != 1:
+        return {}
+    e = entries[0]
+    return {k: e[k] for k in ("endpoint", "db_subnet_group_name", "vpc_id", "status", "seconds")}
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def identifiers_of(module: AnsibleAWSModule) -> list[str]:
+    p = module.params
+    names = (
+        [p["db_instance_identifier"]] if p["db_instance_identifier"] else list(p["db_instance_identifiers"])
+    )
+    names = [str(n).strip().lower() for n in names]  # RDS stores identifiers in lower case
+    problems = [f"{n}: listed more than once" for n in duplicates(names)]
+    problems += ["an empty DB instance identifier was given" for n in names if not n][:1]
+    if not names:
+        problems.append("no DB instance given: set db_instance_identifier or db_instance_identifiers")
+    if problems:
+        fail(module, problems)
+    return names
+
+
+def preflight(module: AnsibleAWSModule, rds: Any, names: list[str]) -> tuple[Target, dict[str, Db], Plan]:
+    p = module.params
+    try:
+        target = describe_target(rds, p["db_subnet_group_name"])
+    except AwsCallError as exc:
+        fail(
+            module,
+            [
+                f"{exc}: create the DB subnet group in the target VPC (subnets in at least two "
+                "Availability Zones) or fix db_subnet_group_name"
+            ],
+        )
+    groups = p["vpc_security_group_ids"]
+    dbs = describe_dbs(rds, names)
+    plan = classify(names, dbs, target, groups, module.region)
+    plan.problems += security_group_problems(module, groups or [], target)
+    if len(target.zones) < 2:
+        plan.problems.append(
+            f"subnet group {target.name}: has subnets in {len(target.zones)} Availability Zone(s); RDS needs "
+            "at least two (DBSubnetGroupDoesNotCoverEnoughAZs): add a subnet in another zone"
+        )
+    if plan.problems:
+        fail(module, plan.problems, target=target.to_result())
+    return target, dbs, plan
+
+
+def issue(rds: Any, plan: Plan, target: Target, groups: list[str] | None) -> tuple[dict[str, float], Any]:
+    """Issue every move and security group change; stop at the first AWS refusal."""
+    issued: dict[str, float] = {}
+    for name in plan.to_move:
+        try:
+            modify(rds, name, target.name, groups)
+        except AwsCallError as exc:
+            return issued, exc
+        issued[name] = time.monotonic()
+    for name in plan.to_set_groups:
+        try:
+            modify(rds, name, None, groups)
+        except AwsCallError as exc:
+            return issued, exc
+        issued[name] = time.monotonic()
+    return issued, None
+
+
+def action_of(name: str, plan: Plan, issued: dict[str, float], resumed: list[str], error: Any) -> str:
+    if name in plan.to_set_groups:
+        return "security_groups" if name in issued else "failed"
+    if name in issued:
+        return "moved"
+    if name in resumed:
+        return "resumed"
+    if name in plan.to_move and error is not None:
+        return "failed"
+    return "none"
+
+
+def refusal_hint(exc: AwsCallError) -> str:
+    hints = {
+        "InvalidDBInstanceState": "the DB is busy: wait until it is available and rerun",
+        "InvalidParameterCombination": "see AWS's message: Multi-AZ DBs must be made Single-AZ first, "
+        "security groups must be in the target VPC",
+        "InvalidVPCNetworkStateFault": "check db_subnet_group_name: the DB is already in that VPC",
+        "AccessDenied": "the credentials need rds:ModifyDBInstance",
+        "AccessDeniedException": "the credentials need rds:ModifyDBInstance",
+    }
+    return hints.get(
+        exc.code, "fix what AWS says and rerun (the DBs already moving are waited for, not moved again)"
+    )
+
+
+def run(module: AnsibleAWSModule) -> None:
+    start = time.monotonic()
+    p = module.params
+    names = identifiers_of(module)
+    rds = module.client("rds", retry_decorator=RETRY_DECORATOR)
+    progress = Progress(module.log)
+    groups = p["vpc_security_group_ids"]
+    target, before, plan = preflight(module, rds, names)
+    changed = bool(plan.to_move or plan.to_wait or plan.to_set_groups)
+
+    if module.check_mode:
+        entries = [check_mode_entry(before[n], plan, target, groups) for n in names]
+        module.exit_json(
+            changed=changed,
+            db_instances=entries,
+            target=target.to_result(),
+            progress=[],
+            elapsed_seconds=round(time.monotonic() - start, 1),
+            diff=diff(before, entries),
+            **single(entries),
+        )
+
+    waiter = Waiter(module, rds, progress, start)
+    resumed: list[str] = []
+    still: list[str] = []
+    if plan.to_wait and p["wait"]:
+        # a change already in flight: wait for it, then move what is still outside the VPC
+        still = waiter.wait(plan.to_wait, "RDS changes already in flight", settled)
+        if not still:
+            fresh = describe_dbs(rds, plan.to_wait)
+            again = classify(plan.to_wait, fresh, target, groups, module.region)
+            if again.problems:
+                fail(module, again.problems, target=target.to_result())
+            resumed = again.done
+            plan.to_move += again.to_move
+            plan.to_set_groups += again.to_set_groups
+    issued, error = ({}, None) if still else issue(rds, plan, target, groups)
+
+    if p["wait"] and not still:
+        pending_names = list(issued) + resumed
+        if pending_names:
+            still = waiter.wait(pending_names, "RDS moves into the VPC", moved_into(target))
+    final = describe_dbs(rds, names)
+    entries = []
+    for name in names:
+        db = final.get(name) or before[name]
+        action = action_of(name, plan, issued, resumed, error)
+        if action in ("none", "moved", "resumed") and name in plan.to_wait and name not in resumed:
+            action = "in_progress" if name not in issued else action
+        if action == "moved" and not p["wait"]:
+            action = "in_progress"
+        began = issued.get(name, start)
+        seconds = waiter.done_at[name] - began if name in waiter.done_at and action != "none" else None
+        entries.append(db.to_result(action, seconds))
+    result = {
+        "changed": changed,
+        "db_instances": entries,
+        "target": target.to_result(),
+        "progress": progress.lines,
+        "elapsed_seconds": round(time.monotonic() - start, 1),
+        "diff": diff(before, entries),
+        **single(entries),
+    }
+    if error is not None:
+        module.fail_json(
+            msg=(
+                f"{error} ({len(issued)} change(s) issued before it, the rest not changed): "
+                f"{refusal_hint(error)}"
+            ),
+            error_code=error.code,
+            **result,
+        )
+    if still:
+        states = ", ".join(f"{n} ({final[n].status if n in final else 'unknown'})" for n in still)
+        module.fail_json(
+            msg=(
+                f"Still moving after {p['wait_timeout']}s: {states}. The change goes on at AWS (the DB is "
+                "out for minutes); rerun to resume waiting (nothing is modified twice) or raise wait_timeout."
+            ),
+            **result,
+        )
+    module.exit_json(**result)
+
+
+def main() -> None:
+    module = AnsibleAWSModule(
+        argument_spec=ARGUMENT_SPEC,
+        supports_check_mode=True,
+        mutually_exclusive=[["db_instance_identifier", "db_instance_identifiers"]],
+        required_one_of=[["db_instance_identifier", "db_instance_identifiers"]],
+    )
+    try:
+        run(module)
+    except AwsCallError as exc:
+        module.fail_json(msg=str(exc), error_code=exc.code, changed=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,291 @@
+"""Unit tests of plugins/modules/rds_move_to_vpc.py, in-process against the lab's simulated AWS (vpc-day)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import boto3
+import pytest
+
+MODULE = "rds_move_to_vpc"
+GROUP = "clusterswap-vpc"
+
+
+def rds() -> Any:
+    return boto3.client("rds", region_name="us-east-1")
+
+
+def db(ident: str = "mysql-1") -> dict[str, Any]:
+    return rds().describe_db_instances(DBInstanceIdentifier=ident)["DBInstances"][0]  # type: ignore[no-any-return]
+
+
+def add_db(ident: str, **kwargs: Any) -> None:
+    rds().create_db_instance(
+        DBInstanceIdentifier=ident,
+        Engine="mysql",
+        DBInstanceClass="db.m1.small",
+        AllocatedStorage=20,
+        MasterUsername="admin",
+        MasterUserPassword="lab-password-not-secret",
+        **kwargs,
+    )
+
+
+def default_vpc_group(lab: Any) -> tuple[str, str]:
+    """A DB subnet group in the default VPC (another VPC than the lab's): (name, vpc id)."""
+    vpc = next(v for v in lab.ec2.describe_vpcs()["Vpcs"] if v.get("IsDefault"))["VpcId"]
+    subnets = lab.ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]
+    rds().create_db_subnet_group(
+        DBSubnetGroupName="other-vpc",
+        DBSubnetGroupDescription="x",
+        SubnetIds=[s["SubnetId"] for s in subnets[:2]],
+    )
+    return "other-vpc", vpc
+
+
+def vpc_sg(lab: Any, vpc_id: str, name: str = "mysql-clients") -> str:
+    return lab.ec2.create_security_group(GroupName=name, Description="x", VpcId=vpc_id)["GroupId"]  # type: ignore[no-any-return]
+
+
+def test_four_runs_move_mysql_into_the_vpc(make_lab, run_module, api_calls) -> None:
+    lab = make_lab("vpc-day", latency_scale=0.001)  # 450 s -> 0.45 s
+    sg = vpc_sg(lab, lab.world["vpc_id"])
+    args = {
+        "db_instance_identifier": "mysql-1",
+        "db_subnet_group_name": GROUP,
+        "vpc_security_group_ids": [sg],
+        "poll_interval": 0.05,
+    }
+    assert "DBSubnetGroup" not in db()
+
+    api_calls.reset()
+    check = run_module(MODULE, args, check_mode=True, diff=True)
+    assert check.changed and not check.failed, check.msg
+    assert check["db_instances"][0]["action"] == "would_move"
+    assert check["diff"]["before"]["mysql-1"]["db_subnet_group_name"] is None
+    assert check["diff"]["before"]["mysql-1"]["vpc_id"] is None
+    assert check["diff"]["after"]["mysql-1"] == {
+        "db_subnet_group_name": GROUP,
+        "vpc_id": lab.world["vpc_id"],
+        "vpc_security_group_ids": [sg],
+        "status": "available",
+    }
+    assert api_calls.calls["ModifyDBInstance"] == 0 and "DBSubnetGroup" not in db(), (
+        "check mode changed nothing"
+    )
+
+    api_calls.reset()
+    real = run_module(MODULE, args, diff=True)
+    assert real.changed and not real.failed, real.msg
+    entry = real["db_instances"][0]
+    assert entry["action"] == "moved" and entry["status"] == "available"
+    assert (real["db_subnet_group_name"], real["vpc_id"]) == (GROUP, lab.world["vpc_id"])
+    assert real["endpoint"] == {"address": db()["Endpoint"]["Address"], "port": 3306}
+    assert 0.3 < real["seconds"] < 10, "waited for the simulated 0.45 s outage"
+    assert real["progress"][-1].startswith("RDS moves into the VPC: 1/1 done after")
+    assert api_calls.calls["ModifyDBInstance"] == 1
+    assert db()["DBSubnetGroup"]["VpcId"] == lab.world["vpc_id"]
+    assert [g["VpcSecurityGroupId"] for g in db()["VpcSecurityGroups"]] == [sg]
+
+    api_calls.reset()
+    again_check = run_module(MODULE, args, check_mode=True, diff=True)
+    assert not again_check.changed and again_check["db_instances"][0]["action"] == "none"
+    again = run_module(MODULE, args, diff=True)
+    assert not again.changed and not again.failed, again.msg
+    assert again["diff"] == {"before": {}, "after": {}}
+    assert again["db_instances"][0]["seconds"] is None
+    assert api_calls.calls["ModifyDBInstance"] == 0
+
+
+def test_modify_sends_apply_immediately(make_lab, run_module, monkeypatch) -> None:
+    make_lab("vpc-day")
+    sent: list[dict[str, Any]] = []
+    import botocore.client
+
+    original = botocore.client.BaseClient._make_api_call
+
+    def spy(self: Any, operation: str, params: dict[str, Any]) -> Any:
+        if operation == "ModifyDBInstance":
+            sent.append(params)
+        return original(self, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", spy)
+    result = run_module(MODULE, {"db_instance_identifiers": ["mysql-1"], "db_subnet_group_name": GROUP})
+    assert not result.failed, result.msg
+    assert sent == [{"DBInstanceIdentifier": "mysql-1", "ApplyImmediately": True, "DBSubnetGroupName": GROUP}]
+
+
+def test_pending_change_without_apply_immediately_is_applied_now(make_lab, run_module) -> None:
+    make_lab("vpc-day")
+    rds().modify_db_instance(DBInstanceIdentifier="mysql-1", DBSubnetGroupName=GROUP)  # waits for the window
+    assert db()["PendingModifiedValues"]["DBSubnetGroupName"] == GROUP and "DBSubnetGroup" not in db()
+    result = run_module(MODULE, {"db_instance_identifier": "mysql-1", "db_subnet_group_name": GROUP})
+    assert result.changed and result["db_instances"][0]["action"] == "moved", result.msg
+    assert db()["DBSubnetGroup"]["DBSubnetGroupName"] == GROUP
+
+
+def test_move_started_by_a_run_that_died_is_waited_for_not_modified_again(
+    make_lab, run_module, api_calls, monkeypatch
+) -> None:
+    lab = make_lab("vpc-day", latency_scale=1.0)  # 450 s: still moving whatever the test's speed
+    args = {"db_instance_identifier": "mysql-1", "db_subnet_group_name": GROUP, "poll_interval": 0.05}
+    issued = run_module(MODULE, {**args, "wait": False})
+    assert issued.changed and issued["db_instances"][0]["action"] == "in_progress"
+    assert issued["status"] == "modifying"
+
+    check = run_module(MODULE, args, check_mode=True, diff=True)
+    assert check.changed and check["db_instances"][0]["action"] == "would_wait"
+    assert check["diff"]["before"]["mysql-1"]["status"] == "modifying"
+
+    import rds_move_to_vpc
+
+    real_wait = rds_move_to_vpc.wait_until
+
+    def wait_until(*a: Any, **kw: Any) -> list[str]:  # the move ends half a second into the run's wait
+        for transition in lab.lab.state.pending_for("mysql-1"):
+            transition.due = time.monotonic() + 0.5
+        return real_wait(*a, **kw)
+
+    monkeypatch.setattr(rds_move_to_vpc, "wait_until", wait_until)
+    api_calls.reset()
+    resumed = run_module(MODULE, args)
+    assert resumed.changed and not resumed.failed, resumed.msg
+    assert resumed["db_instances"][0]["action"] == "resumed"
+    assert resumed["status"] == "available" and resumed["db_subnet_group_name"] == GROUP
+    assert resumed["seconds"] >= 0.3
+    assert api_calls.calls["ModifyDBInstance"] == 0
+    assert not run_module(MODULE, args).changed
+
+
+def test_wait_is_bounded_and_says_how_to_resume(make_lab, run_module) -> None:
+    make_lab("vpc-day", latency_scale=1.0)  # a 450 s move
+    args = {"db_instance_identifier": "mysql-1", "db_subnet_group_name": GROUP}
+    start = time.monotonic()
+    result = run_module(MODULE, {**args, "wait_timeout": 1, "poll_interval": 0.2})
+    assert time.monotonic() - start < 10
+    assert result.failed and result.changed
+    assert "Still moving after 1s: mysql-1 (modifying)" in result.msg
+    assert "rerun to resume waiting" in result.msg and "wait_timeout" in result.msg
+    assert result["db_instances"][0]["action"] == "moved" and result["status"] == "modifying"
+    again = run_module(MODULE, {**args, "wait_timeout": 1, "poll_interval": 0.2})
+    assert again.failed and "Still moving after 1s" in again.msg
+    assert again["db_instances"][0]["action"] == "in_progress", "waited for, not modified again"
+
+
+def test_several_dbs_move_together_and_outages_overlap(make_lab, run_module, api_calls) -> None:
+    lab = make_lab("vpc-day", latency_scale=0.002)  # 0.9 s each
+    lab.lab.state.latency_scale = 0.0
+    add_db("mysql-2")
+    lab.lab.state.latency_scale = 0.002
+    api_calls.reset()
+    result = run_module(
+        MODULE,
+        {
+            "db_instance_identifiers": ["mysql-1", "mysql-2"],
+            "db_subnet_group_name": GROUP,
+            "poll_interval": 0.05,
+        },
+    )
+    assert result.changed and not result.failed, result.msg
+    assert [e["action"] for e in result["db_instances"]] == ["moved", "moved"]
+    assert "endpoint" not in result.data, "top-level keys only for one DB"
+    assert result["elapsed_seconds"] < 1.8, "one outage's time, not two"
+    assert api_calls.calls["ModifyDBInstance"] == 2
+
+
+@pytest.mark.parametrize(
+    ("setup", "expected"),
+    [
+        ("multi_az", "mysql-maz: is Multi-AZ; AWS does not move a Multi-AZ DB"),
+        ("other_vpc", "mysql-other: in subnet group other-vpc of another VPC"),
+        ("sg_other_vpc", "AWS would refuse the move (InvalidParameterCombination"),
+        ("unknown_db", "no-such-db: no DB instance with this identifier in region us-east-1"),
+        ("unknown_group", "DBSubnetGroupNotFoundFault"),
+        ("same_vpc_group", "AWS refuses (InvalidVPCNetworkStateFault"),
+        ("stopped", "is stopped; AWS moves only an available DB (InvalidDBInstanceState"),
+    ],
+)
+def test_refusals_fail_before_any_change(make_lab, run_module, api_calls, setup: str, expected: str) -> None:
+    lab = make_lab("vpc-day")
+    names = ["mysql-1"]
+    group = GROUP
+    args: dict[str, Any] = {}
+    if setup == "multi_az":
+        add_db("mysql-maz", MultiAZ=True)
+        names.append("mysql-maz")
+    elif setup == "other_vpc":
+        other, _ = default_vpc_group(lab)
+        add_db("mysql-other", DBSubnetGroupName=other)
+        names.append("mysql-other")
+    elif setup == "sg_other_vpc":
+        _, default_vpc = default_vpc_group(lab)
+        args["vpc_security_group_ids"] = [vpc_sg(lab, default_vpc)]
+    elif setup == "unknown_db":
+        names.append("no-such-db")
+    elif setup == "unknown_group":
+        group = "no-such-group"
+    elif setup == "same_vpc_group":
+        subnets = lab.ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [lab.world["vpc_id"]]}])
+        rds().create_db_subnet_group(
+            DBSubnetGroupName="same-vpc",
+            DBSubnetGroupDescription="x",
+            SubnetIds=[s["SubnetId"] for s in subnets["Subnets"]],
+        )
+        add_db("mysql-same", DBSubnetGroupName="same-vpc")
+        names.append("mysql-same")
+    elif setup == "stopped":
+        rds().stop_db_instance(DBInstanceIdentifier="mysql-1")
+    api_calls.reset()
+    result = run_module(MODULE, {"db_instance_identifiers": names, "db_subnet_group_name": group, **args})
+    assert result.failed and not result.changed
+    assert result.msg.startswith("Nothing was changed."), result.msg
+    assert expected in result.msg, result.msg
+    assert api_calls.calls["ModifyDBInstance"] == 0
+    assert "DBSubnetGroup" not in db(), "mysql-1 was not moved either"
+
+
+def test_aws_refusal_at_modify_names_db_code_and_what_to_do(make_lab, run_module) -> None:
+    lab = make_lab("vpc-day")
+    lab.fault(
+        "ModifyDBInstance",
+        nth=1,
+        code="InvalidParameterCombination",
+        message="You cannot move a DB instance with Single-Az enabled to a VPC",
+    )
+    result = run_module(MODULE, {"db_instance_identifier": "mysql-1", "db_subnet_group_name": GROUP})
+    assert result.failed and result["error_code"] == "InvalidParameterCombination"
+    assert "ModifyDBInstance mysql-1: InvalidParameterCombination" in result.msg
+    assert "Single-AZ first" in result.msg
+    assert result["db_instances"][0]["action"] == "failed"
+
+
+def test_throttling_is_retried(make_lab, run_module, api_calls, no_sleep, monkeypatch) -> None:
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # no botocore retries: the module's own backoff must do it
+    lab = make_lab("vpc-day")
+    lab.fault("DescribeDBInstances", nth=1, code="Throttling", times=2, message="Rate exceeded")
+    lab.fault("ModifyDBInstance", nth=1, code="Throttling", times=1, message="Rate exceeded")
+    api_calls.reset()
+    result = run_module(MODULE, {"db_instance_identifier": "mysql-1", "db_subnet_group_name": GROUP})
+    assert result.changed and not result.failed, result.msg
+    assert api_calls.attempts["ModifyDBInstance"] == 2
+    assert api_calls.attempts["DescribeDBInstances"] >= 3
+    assert len(no_sleep) >= 3, "backed off"
+    assert db()["DBSubnetGroup"]["DBSubnetGroupName"] == GROUP
+
+
+def test_bad_input(make_lab, run_module) -> None:
+    make_lab("vpc-day")
+    dup = run_module(
+        MODULE, {"db_instance_identifiers": ["mysql-1", "MySQL-1"], "db_subnet_group_name": GROUP}
+    )
+    assert dup.failed and "mysql-1: listed more than once" in dup.msg
+    both = run_module(
+        MODULE,
+        {
+            "db_instance_identifier": "mysql-1",
+            "db_instance_identifiers": ["x"],
+            "db_subnet_group_name": GROUP,
+        },
+    )
+    assert both.failed and "mutually exclusive" in both.msg

@@ -4,6 +4,8 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 SCENARIO ?= default
+# The lab's latency profile scale: 0.05 makes a 60 s EC2 stop take 3 s, keeping real proportions.
+LATENCY ?= 0.05
 PLAYBOOK ?= playbooks/full-swap.yml
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 export ANSIBLE_CONFIG := $(abspath ansible.cfg)
@@ -30,10 +32,10 @@ image: host-deps ## build the lab's Debian host image from the machine's apt sou
 	@bash lab/image/build.sh
 
 lab-up: setup ## bring the lab up (simulated AWS + container hosts), seeded with SCENARIO
-	$(PY) -m lab.labctl up --scenario $(SCENARIO)
+	$(PY) -m lab.labctl up --scenario $(SCENARIO) --latency-scale $(LATENCY)
 
 lab-seed: setup ## reseed the lab with SCENARIO (a fresh rehearsal of that scenario)
-	$(PY) -m lab.labctl seed --scenario $(SCENARIO)
+	$(PY) -m lab.labctl seed --scenario $(SCENARIO) --latency-scale $(LATENCY)
 
 lab-status: venv ## what the lab runs and what the simulated AWS holds
 	$(PY) -m lab.labctl status
@@ -43,10 +45,10 @@ lab-down: venv ## stop the lab and remove everything it made
 
 lab-reset: venv ## down, then up with SCENARIO: a fresh rehearsal
 	$(PY) -m lab.labctl down
-	$(PY) -m lab.labctl up --scenario $(SCENARIO)
+	$(PY) -m lab.labctl up --scenario $(SCENARIO) --latency-scale $(LATENCY)
 
 swap: lab-up ## rehearse the swap on the lab: full-swap.yml on SCENARIO, then the timeline
-	$(PY) -m lab.labctl swap --scenario $(SCENARIO) --playbook $(PLAYBOOK)
+	$(PY) -m lab.labctl swap --scenario $(SCENARIO) --playbook $(PLAYBOOK) --latency-scale $(LATENCY)
 
 lint: venv ## ruff, yamllint, ansible-lint, ansible-doc on every module
 	ruff check .

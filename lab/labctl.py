@@ -38,6 +38,8 @@ HOOKS = "lab.hosts.podman_hooks:PodmanHooks"
 REGION = "us-east-1"
 LOG_DIR = STATE_DIR / "logs"
 SCENARIO_FILE = STATE_DIR / "scenario"
+# The runbook's records (plan, manifests) for this world: inventories/lab sets clusterswap_record in here.
+RECORDS_DIR = STATE_DIR / "records"
 DEFAULT_PLAYBOOK = "playbooks/full-swap.yml"
 
 
@@ -325,6 +327,8 @@ def cmd_up(scenario: str, latency_scale: float | None) -> None:
     STATE_DIR.mkdir(parents=True, exist_ok=True)
     build_image()
     started = ensure_sim(scenario, latency_scale)
+    if latency_scale is not None and not started:
+        lab_api("/_lab/latency", {"scale": latency_scale})
     if seeded_scenario() != scenario or not hosts_complete():
         reseed(scenario, sim_already_seeded=started)
     elif swapped():
@@ -340,6 +344,7 @@ def cmd_up(scenario: str, latency_scale: float | None) -> None:
 def reseed(scenario: str, sim_already_seeded: bool = False) -> None:
     t0 = time.monotonic()
     SCENARIO_FILE.unlink(missing_ok=True)
+    shutil.rmtree(RECORDS_DIR, ignore_errors=True)  # the runbook's plan record belongs to the old world
     remove_hosts()  # first: the simulator's seed calls the hooks, which must find no stale containers
     if not sim_already_seeded:
         lab_api("/_lab/seed", {"scenario": scenario})
@@ -410,9 +415,8 @@ def mark_swapped() -> None:
 
 def cmd_swap(scenario: str, playbook: str, latency_scale: float | None) -> int:
     cmd_up(scenario, latency_scale)
-    if swapped():
-        say(f"a swap already ran on this {scenario} world: reseeding for a fresh rehearsal")
-        cmd_seed(scenario, latency_scale)
+    if swapped():  # the runbook finds the swap done and changes nothing; `make lab-reset` rehearses afresh
+        say(f"a swap already ran on this {scenario} world: the playbook should find it done")
     path = REPO / playbook
     if not path.exists():
         say(f"{playbook} does not exist yet: nothing to run (the lab is up with scenario {scenario})")

@@ -1,0 +1,51 @@
+"""Runs `molecule test` (destroy, create, prepare, converge, idempotence, verify, destroy) for every role
+scenario on real container hosts. Needs podman and the lab image (`bash lab/image/build.sh`)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+IMAGE = "localhost/clusterswap-lab:latest"
+SCENARIOS = ["maintenance_mode", "django_migrate"]
+
+
+def image_available() -> bool:
+    if shutil.which("podman") is None:
+        return False
+    return subprocess.run(["podman", "image", "exists", IMAGE], check=False).returncode == 0
+
+
+@pytest.mark.timeout(1500)
+@pytest.mark.skipif(not image_available(), reason=f"needs podman and the lab image {IMAGE} (make image)")
+@pytest.mark.parametrize("role", SCENARIOS)
+def test_molecule_scenario(role: str) -> None:
+    venv_bin = REPO / ".venv" / "bin"
+    env = {
+        **os.environ,
+        "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
+        "ANSIBLE_NOCOLOR": "1",
+    }
+    env.pop("ANSIBLE_CONFIG", None)  # molecule writes its own; the role scenarios set what they need
+    started = time.monotonic()
+    proc = subprocess.run(
+        [str(venv_bin / "molecule"), "test", "--scenario-name", "default"],
+        cwd=REPO / "roles" / role,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1400,
+        check=False,
+    )
+    elapsed = time.monotonic() - started
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, f"molecule test for {role} failed after {elapsed:.0f}s:\n{output[-8000:]}"
+    for step in ("converge", "idempotence", "verify"):
+        assert f"{step}: Executed: Successful" in output, f"{role}: {step} did not run:\n{output[-4000:]}"
+    print(f"molecule test {role}: {elapsed:.0f}s")

@@ -14,6 +14,12 @@ def recap(output: str) -> dict[str, int]:
     return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", match.group(1))}
 
 
+def failure(output: str) -> str:
+    """The lines that say what went wrong, then the tail of the output."""
+    lines = [line for line in output.splitlines() if "fatal:" in line or "[ERROR]" in line]
+    return "\n".join(lines) + "\n...\n" + output[-2000:]
+
+
 def expected_holders(world: dict[str, Any], before: dict[str, str]) -> dict[str, str]:
     """Each EIP on the new load balancer that replaces the old one it was on."""
     by_id = {v: k for k, v in world["instances"].items()}
@@ -32,12 +38,12 @@ def test_four_runs_move_and_associate_every_eip(sim_server) -> None:
     assert len(before) == 24
 
     check = server.playbook("--check", "--diff")
-    assert check.returncode == 0, check.stdout[-3000:]
+    assert check.returncode == 0, failure(check.stdout)
     assert recap(check.stdout)["changed"] >= 1
     assert {a["Domain"] for a in describe(ec2).values()} == {"standard"}, "check mode changed nothing"
 
     real = server.playbook("--diff")
-    assert real.returncode == 0, real.stdout[-3000:]
+    assert real.returncode == 0, failure(real.stdout)
     assert recap(real.stdout)["changed"] == 3
     after = describe(ec2)
     assert {a["Domain"] for a in after.values()} == {"vpc"}
@@ -46,8 +52,8 @@ def test_four_runs_move_and_associate_every_eip(sim_server) -> None:
 
     for args in (("--check",), ()):
         again = server.playbook(*args)
-        assert again.returncode == 0, again.stdout[-3000:]
-        assert recap(again.stdout)["changed"] == 0, again.stdout[-3000:]
+        assert again.returncode == 0, failure(again.stdout)
+        assert recap(again.stdout)["changed"] == 0, failure(again.stdout)
 
 
 def test_incident_stops_in_preflight_before_any_change(sim_server) -> None:
@@ -74,7 +80,7 @@ def test_run_interrupted_during_the_moves_is_finished_by_a_rerun(sim_server) -> 
     domains = [a["Domain"] for a in describe(ec2).values()]
     assert domains.count("vpc") == 9 and domains.count("standard") == 15
     second = server.playbook()
-    assert second.returncode == 0, second.stdout[-3000:]
+    assert second.returncode == 0, failure(second.stdout)
     assert {a["Domain"] for a in describe(ec2).values()} == {"vpc"}
     assert all(a.get("InstanceId") for a in describe(ec2).values())
     assert recap(server.playbook().stdout)["changed"] == 0
@@ -85,7 +91,7 @@ def test_throttled_calls_are_retried(sim_server) -> None:
     server.control.add_fault(operation="MoveAddressToVpc", nth=3, code="RequestLimitExceeded", times=6)
     server.control.add_fault(operation="AssociateAddress", nth=2, code="RequestLimitExceeded", times=6)
     result = server.playbook()
-    assert result.returncode == 0, result.stdout[-3000:]
+    assert result.returncode == 0, failure(result.stdout)
     assert {a["Domain"] for a in describe(server.ec2()).values()} == {"vpc"}
     fired = {f["operation"]: f["fired"] for f in server.control.state()["faults"]}
     assert fired == {"MoveAddressToVpc": 6, "AssociateAddress": 6}

@@ -4,6 +4,7 @@ scenario on real container hosts. Needs podman and the lab image (`bash lab/imag
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -14,6 +15,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 IMAGE = "localhost/clusterswap-lab:latest"
 SCENARIOS = ["maintenance_mode", "django_migrate"]
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def image_available() -> bool:
@@ -44,7 +46,7 @@ def test_molecule_scenario(role: str) -> None:
         check=False,
     )
     elapsed = time.monotonic() - started
-    output = proc.stdout + proc.stderr
+    output = ANSI.sub("", proc.stdout + proc.stderr)
     assert proc.returncode == 0, f"molecule test for {role} failed after {elapsed:.0f}s:\n{output[-8000:]}"
     for step in ("converge", "idempotence", "verify"):
         assert f"{step}: Executed: Successful" in output, f"{role}: {step} did not run:\n{output[-4000:]}"

@@ -1,0 +1,2 @@
+# alice
+export PS1="alice$ "

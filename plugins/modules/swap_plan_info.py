@@ -309,12 +309,17 @@ def permission_problems(
 ) -> list[str]:
     problems = []
     if eips and maint_id:
+        # The association the swap makes with this EIP: to the maintenance server while it must still move
+        # to the VPC, else to its new instance. A Classic EIP is associated by public IP (AWS refuses
+        # AllowReassociation for it), a VPC one by allocation ID.
         first = eips[0]
-        # A Classic EIP is associated by public IP, and AWS refuses AllowReassociation for it.
+        instance = maint_id if first["needs_move_to_vpc"] else first["new_instance_id"]
         target: dict[str, Any] = {"PublicIp": first["public_ip"]}
         if first["allocation_id"]:
             target = {"AllocationId": first["allocation_id"], "AllowReassociation": True}
-        problems.append(dry_run(client, "associate_address", first["name"], InstanceId=maint_id, **target))
+        if instance:
+            name = first["name"]
+            problems.append(dry_run(client, "associate_address", name, InstanceId=instance, **target))
     if stop_ids:
         problems.append(dry_run(client, "stop_instances", "the old instances", InstanceIds=stop_ids))
     movers = [e for e in eips if e["needs_move_to_vpc"] and not e["moving"]]

@@ -26,6 +26,7 @@ class SimServer:
 
     url: str
     control: LabClient
+    record: Path  # the swap's plan record (pre-flight writes it; each seeding gets a fresh one)
 
     def env(self) -> dict[str, str]:
         return {
@@ -53,6 +54,10 @@ class SimServer:
             "playbooks/eip-vpc-migration.yml",
             "-e",
             f"aws_endpoint_url={self.url}",
+            "-e",
+            f"clusterswap_record={self.record}",
+            "-e",
+            "go_live_check_enabled=false",  # no hosts behind the EIPs on a bare simulator
         ]
         return subprocess.run(
             [*cmd, *args], cwd=REPO, env=self.env(), capture_output=True, text=True, timeout=900, check=False
@@ -60,7 +65,7 @@ class SimServer:
 
 
 @pytest.fixture
-def sim_server(lab_url: str) -> Callable[..., SimServer]:
+def sim_server(lab_url: str, tmp_path: Path) -> Callable[..., SimServer]:
     """Factory: `sim_server("vpc-day", latency_scale=0.0)` reseeds the server and returns it."""
 
     def seed(scenario: str = "vpc-day", latency_scale: float = 0.0) -> SimServer:
@@ -69,6 +74,6 @@ def sim_server(lab_url: str) -> Callable[..., SimServer]:
         control.set_latency(0.0)
         control.seed(scenario)
         control.set_latency(latency_scale)
-        return SimServer(lab_url, control)
+        return SimServer(lab_url, control, tmp_path / f"plan-{scenario}.json")
 
     return seed

@@ -1,4 +1,4 @@
-"""The storage update and the Postgres move on the lab (playbooks/storage-swap.yml): real filesystems on loop
+"""The storage update and the Postgres move on the lab (playbooks/storage-move.yml): real filesystems on loop
 devices in podman hosts, the simulated AWS moving the volumes, real Postgres.
 
 Each test reseeds the `default` scenario first (the swap changes the world) and the module leaves the lab
@@ -19,7 +19,7 @@ from lab.awssim.client import LabClient
 from lab.hosts import seed
 from tests.lab.helpers import REPO, SIM_URL, ec2, in_container, labctl, podman
 
-PLAYBOOK = "playbooks/storage-swap.yml"
+PLAYBOOK = "playbooks/storage-move.yml"
 RECORDS = REPO / "lab" / ".state" / "records"
 pytestmark = pytest.mark.lab
 

@@ -1,0 +1,127 @@
+"""The whole swap on the lab, as a new user runs it (`labctl swap`, what `make swap` calls): real
+containers, real nginx, real Postgres and Django, EIP traffic through the edge, the simulated AWS with its
+latency profile. The state after each run is asserted by describing the account and by HTTP through every
+EIP; a second run must change nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from tests.lab.helpers import REPO, ec2, http_get, lab_api, labctl, page_fields
+
+LATENCY = "0.02"
+
+
+def swap(scenario: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    args = [sys.executable, "-m", "lab.labctl", "swap", "--scenario", scenario, "--latency-scale", LATENCY]
+    env = {**os.environ, "ANSIBLE_NOCOLOR": "1"}
+    return subprocess.run([*args, *extra], cwd=REPO, env=env, capture_output=True, text=True, timeout=1800)
+
+
+def playbook(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_CONFIG": str(REPO / "ansible.cfg")}
+    cmd = [str(Path(sys.executable).with_name("ansible-playbook")), *args]
+    return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=1800)
+
+
+def recap(out: str) -> dict[str, dict[str, int]]:
+    """PLAY RECAP per host: {host: {ok, changed, failed, ...}}."""
+    rows = re.findall(r"^(\S+)\s+:\s+(ok=.*)$", out, flags=re.M)
+    return {host: {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", rest)} for host, rest in rows}
+
+
+def changed(out: str) -> int:
+    return sum(row.get("changed", 0) for row in recap(out).values())
+
+
+def failed_lines(out: str) -> str:
+    lines = [line[:2000] for line in out.splitlines() if "fatal:" in line or "FAILED" in line]
+    return "\n".join(lines) + "\n...\n" + out[-3000:]
+
+
+def world() -> dict[str, Any]:
+    return lab_api("/_lab/world")
+
+
+def eips_by_holder() -> dict[str, str | None]:
+    return {a["PublicIp"]: a.get("InstanceId") for a in ec2().describe_addresses()["Addresses"]}
+
+
+def instance_states() -> dict[str, str]:
+    states = {}
+    for res in ec2().describe_instances()["Reservations"]:
+        for inst in res["Instances"]:
+            name = {t["Key"]: t["Value"] for t in inst.get("Tags", [])}.get("Name", inst["InstanceId"])
+            states[name] = inst["State"]["Name"]
+    return states
+
+
+def timeline(out: str) -> dict[str, Any]:
+    match = re.findall(r"timeline: (\S+)\.md", out)
+    assert match, out[-2000:]
+    path = Path(match[-1] + ".json")
+    return json.loads((path if path.is_absolute() else REPO / path).read_text())
+
+
+def assert_live_on_new_cluster(scenario_eips: int) -> None:
+    ids = world()["instances"]
+    new_lbs = {ids["new-lb-1"], ids["new-lb-2"]}
+    holders = eips_by_holder()
+    assert len(holders) == scenario_eips
+    assert set(holders.values()) <= new_lbs, holders
+    assert ids["maint-1"] not in holders.values(), "nothing is left on the maintenance server"
+    for ip in holders:
+        fields = page_fields(http_get(ip))
+        assert fields.get("cluster") == "new", (ip, fields)
+
+
+def test_normal_update_end_to_end_then_nothing_to_do(lab: dict[str, Any]) -> None:
+    first = swap("default")
+    assert first.returncode == 0, failed_lines(first.stdout)
+    assert_live_on_new_cluster(8)
+    states = instance_states()
+    for name in ["old-lb-1", "old-lb-2", "old-web-1", "old-housekeeping-1"]:
+        assert states[name] == "stopped", (name, states[name])
+    assert states["old-postgres-1"] == "running", "the database server is not ephemeral"
+    # the office reaches the new cluster keeping its address; the timeline measured the window
+    any_ip = next(iter(eips_by_holder()))
+    assert page_fields(http_get(any_ip, source="127.10.0.7")).get("client") == "127.10.0.7"
+    report = timeline(first.stdout)
+    assert report["window"]["state"] == "closed", report["window"]
+    phases = [p["name"] for p in report["phases"]]
+    assert any("Maintenance on" in p for p in phases) and any("Go live" in p for p in phases), phases
+
+    second = swap("default")
+    assert second.returncode == 0, failed_lines(second.stdout)
+    assert changed(second.stdout) == 0, failed_lines(second.stdout)
+    assert "Nothing to swap" in second.stdout
+    assert_live_on_new_cluster(8)
+
+
+def test_check_mode_on_an_unswapped_lab_changes_nothing(lab: dict[str, Any]) -> None:
+    labctl("seed", "--scenario", "default")
+    before_eips, before_states = eips_by_holder(), instance_states()
+    proc = playbook("playbooks/full-swap.yml", "--check", "--diff")
+    assert proc.returncode == 0, failed_lines(proc.stdout)
+    assert changed(proc.stdout) > 0, "check mode reports the changes it would make"
+    assert eips_by_holder() == before_eips
+    assert instance_states() == before_states
+    listed = playbook("playbooks/full-swap.yml", "--list-tasks")
+    assert listed.returncode == 0, listed.stdout[-2000:]
+    order = [m for m in re.findall(r"(\d)\.\d+ \|", listed.stdout)]
+    assert order == sorted(order), "--list-tasks reads like the checklist, in order"
+
+
+def test_incident_stops_in_preflight_before_the_window(lab: dict[str, Any]) -> None:
+    proc = swap("incident")
+    assert proc.returncode != 0
+    assert "24 addresses to move need 24 free VPC EIPs, only 5 free" in proc.stdout, proc.stdout[-3000:]
+    assert "PLAY [Phase 2" not in proc.stdout
+    ids = world()["instances"]
+    assert set(eips_by_holder().values()) <= {ids["old-lb-1"], ids["old-lb-2"]}, "nothing changed"

@@ -13,7 +13,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.lab.helpers import REPO, ec2, http_get, lab_api, labctl, page_fields
+import boto3
+
+from lab.hosts.seed import container_checksums, postgres_checksums, read_manifest
+from tests.lab.helpers import REPO, SIM_URL, ec2, http_get, lab_api, labctl, page_fields
 
 LATENCY = "0.02"
 
@@ -82,6 +85,7 @@ def assert_live_on_new_cluster(scenario_eips: int) -> None:
 
 
 def test_normal_update_end_to_end_then_nothing_to_do(lab: dict[str, Any]) -> None:
+    labctl("seed", "--scenario", "default")  # a fresh world, whatever ran before
     first = swap("default")
     assert first.returncode == 0, failed_lines(first.stdout)
     assert_live_on_new_cluster(8)
@@ -125,3 +129,42 @@ def test_incident_stops_in_preflight_before_the_window(lab: dict[str, Any]) -> N
     assert "PLAY [Phase 2" not in proc.stdout
     ids = world()["instances"]
     assert set(eips_by_holder().values()) <= {ids["old-lb-1"], ids["old-lb-2"]}, "nothing changed"
+
+
+def test_vpc_day_end_to_end_keeps_every_byte_then_nothing_to_do(lab: dict[str, Any]) -> None:
+    """The write-up's day: old cluster in EC2-Classic, 24 Classic EIPs, RDS outside any VPC, storage and
+    Postgres moved. Afterwards every EIP is in the VPC on the new cluster, RDS is in the VPC subnet group,
+    and the data on the new servers is byte for byte what the lab seeded on the old ones."""
+    labctl("seed", "--scenario", "vpc-day")
+    seeded = read_manifest()
+    first = swap("vpc-day")
+    assert first.returncode == 0, failed_lines(first.stdout)
+    assert {a["Domain"] for a in ec2().describe_addresses()["Addresses"]} == {"vpc"}
+    assert_live_on_new_cluster(24)
+    rds = boto3.client(
+        "rds",
+        endpoint_url=SIM_URL,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    db = rds.describe_db_instances(DBInstanceIdentifier="mysql-1")["DBInstances"][0]
+    assert (
+        db["DBSubnetGroup"]["DBSubnetGroupName"] == "clusterswap-vpc"
+        and db["DBInstanceStatus"] == "available"
+    )
+    states = instance_states()
+    assert states["old-storage-1"] == "running" and states["old-lb-1"] == "stopped"
+    # every seeded file of the storage that has a host, read back on the new storage server
+    on_hosts = [v for v in seeded["volumes"].values() if v["instance"] == "old-storage-1"]
+    assert on_hosts, seeded["volumes"]
+    for volume in on_hosts:
+        assert container_checksums("cs-new-storage-1", volume["mountpoint"]) == volume["files"], volume[
+            "name"
+        ]
+    assert postgres_checksums("cs-new-postgres-1") == seeded["postgres"]["tables"]
+    assert timeline(first.stdout)["window"]["state"] == "closed"
+
+    second = swap("vpc-day")
+    assert second.returncode == 0, failed_lines(second.stdout)
+    assert changed(second.stdout) == 0, failed_lines(second.stdout)

@@ -14,20 +14,28 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 IMAGE = "localhost/clusterswap-lab:latest"
-SCENARIOS = ["maintenance_mode", "django_migrate"]
+# (directory molecule runs in, scenario): the role scenarios, and the repo's scenarios of several roles.
+SCENARIOS = [
+    ("roles/maintenance_mode", "default"),
+    ("roles/django_migrate", "default"),
+    ("", "storage"),
+]
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def image_available() -> bool:
-    if shutil.which("podman") is None:
-        return False
-    return subprocess.run(["podman", "image", "exists", IMAGE], check=False).returncode == 0
+@pytest.fixture(scope="module")
+def lab_image() -> str:
+    """The lab's host image, built if missing (`make test` builds it first)."""
+    assert shutil.which("podman"), "podman is missing: run `make host-deps` (make test does)"
+    if subprocess.run(["podman", "image", "exists", IMAGE], check=False).returncode != 0:
+        subprocess.run(["bash", str(REPO / "lab" / "image" / "build.sh")], check=True, timeout=1200)
+    return IMAGE
 
 
 @pytest.mark.timeout(1500)
-@pytest.mark.skipif(not image_available(), reason=f"needs podman and the lab image {IMAGE} (make image)")
-@pytest.mark.parametrize("role", SCENARIOS)
-def test_molecule_scenario(role: str) -> None:
+@pytest.mark.parametrize(("where", "scenario"), SCENARIOS, ids=[f"{w or '.'}:{s}" for w, s in SCENARIOS])
+def test_molecule_scenario(lab_image: str, where: str, scenario: str) -> None:
+    role = f"{where or 'repo'}:{scenario}"
     venv_bin = REPO / ".venv" / "bin"
     env = {
         **os.environ,
@@ -37,8 +45,8 @@ def test_molecule_scenario(role: str) -> None:
     env.pop("ANSIBLE_CONFIG", None)  # molecule writes its own; the role scenarios set what they need
     started = time.monotonic()
     proc = subprocess.run(
-        [str(venv_bin / "molecule"), "test", "--scenario-name", "default"],
-        cwd=REPO / "roles" / role,
+        [str(venv_bin / "molecule"), "test", "--scenario-name", scenario],
+        cwd=REPO / where,
         env=env,
         capture_output=True,
         text=True,

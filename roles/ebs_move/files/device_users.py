@@ -43,8 +43,14 @@ def mounts(numbers):
             ma, mi = (int(x) for x in fields[2].split(":"))
             if (ma, mi) in numbers:
                 sep = fields.index("-")
-                found.append({"target": fields[4].replace("\\040", " "), "fstype": fields[sep + 1],
-                              "source": fields[sep + 2], "devno": f"{ma}:{mi}"})
+                found.append(
+                    {
+                        "target": fields[4].replace("\\040", " "),
+                        "fstype": fields[sep + 1],
+                        "source": fields[sep + 2],
+                        "devno": f"{ma}:{mi}",
+                    }
+                )
     return found
 
 
@@ -62,7 +68,7 @@ def processes(numbers):
     """Processes that hold one of these devices or a file on their filesystems."""
     me = os.getpid()
     found = []
-    for pid in sorted((int(p) for p in os.listdir("/proc") if p.isdigit())):
+    for pid in sorted(int(p) for p in os.listdir("/proc") if p.isdigit()):
         if pid == me:
             continue
         base = f"/proc/{pid}"

@@ -102,6 +102,7 @@ import math
 import os
 import re
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -626,6 +627,13 @@ def phase_status_text(phase: Mapping[str, Any]) -> str:
     return text
 
 
+def shown_phases(report: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The phases drawn and tabled: a phase in which every task was skipped (a part switched off, a
+    pre-flight already done in this run) is listed in one line instead; the JSON keeps them all."""
+    shown = [p for p in report["phases"] if p["status"] != "skipped"]
+    return shown or list(report["phases"])
+
+
 def render_markdown(report: Mapping[str, Any], svg_name: str | None = None) -> str:
     lines = [f"# Swap timeline: {report['playbook']}", ""]
     if report["check_mode"]:
@@ -650,12 +658,17 @@ def render_markdown(report: Mapping[str, Any], svg_name: str | None = None) -> s
         if stop["phases_not_run"]:
             lines.append(f"- Not run: {', '.join(f'`{n}`' for n in stop['phases_not_run'])}")
     lines += ["", "## Phases", "", "| # | Phase | Start | Duration | Status |", "|---|---|---|---|---|"]
-    for phase in report["phases"]:
+    for phase in shown_phases(report):
         start = f"+{fmt_duration(phase['start_offset_s'])}" if phase["start_offset_s"] is not None else "-"
         lines.append(
             f"| {phase['index']} | {md_cell(phase['name'])} | {start} | {fmt_duration(phase['duration_s'])}"
             f" | {md_cell(phase_status_text(phase))} |"
         )
+    skipped = [p for p in report["phases"] if p not in shown_phases(report)]
+    if skipped:
+        counts = Counter(p["name"] for p in skipped)
+        names = ", ".join(f"`{md_cell(n)}`" + (f" (x{c})" if c > 1 else "") for n, c in counts.items())
+        lines += ["", f"Skipped, nothing to do ({len(skipped)}): {names}"]
     lines += render_markdown_markers(report) + render_markdown_slowest(report)
     if report["warnings"]:
         lines += ["", "## Warnings", ""] + [f"- {w}" for w in report["warnings"]]
@@ -923,7 +936,7 @@ def svg_legend(canvas: SvgCanvas) -> None:
 
 
 def render_svg(report: Mapping[str, Any]) -> str:
-    phases = report["phases"]
+    phases = shown_phases(report)
     top = 80 + (26 if report["check_mode"] else 0) + (22 if report["stopped_at"] else 0)
     canvas = SvgCanvas(axis_span(report), max(len(phases), 1), top)
     svg_header(canvas, report)

@@ -481,3 +481,14 @@ def test_real_run_interrupted_is_written_at_exit(tmp_path: Path) -> None:
     assert report["phases"][1]["status"] == "interrupted"
     assert report["window"]["state"] == "open_at_end"
     assert "timeline: " in output
+
+
+def test_phases_with_nothing_to_do_are_listed_in_one_line() -> None:
+    tl, _ = recorded_run()
+    report = st.build_report(tl, default_budget=20, slowest=1)
+    md = st.render_markdown(report)
+    assert "| 3 | Phase 3 \\| Post-live check" not in md
+    assert "Skipped, nothing to do (1): `Phase 3 \\| Post-live check`" in md
+    svg = st.render_svg(report)
+    assert "Post-live check" not in svg and "Go live" in svg
+    assert [p["name"] for p in report["phases"]][-1] == "Phase 3 | Post-live check", "the JSON keeps it"

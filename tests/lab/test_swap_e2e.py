@@ -10,15 +10,23 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
+import pytest
 
 from lab.hosts.seed import container_checksums, postgres_checksums, read_manifest
 from tests.lab.helpers import REPO, SIM_URL, ec2, http_get, lab_api, labctl, page_fields
 
 LATENCY = "0.02"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def reseeded_after(lab: dict[str, Any]) -> Iterator[None]:
+    yield
+    labctl("seed", "--scenario", "default")  # leave the lab fresh, as the other lab tests expect it
 
 
 def swap(scenario: str, *extra: str) -> subprocess.CompletedProcess[str]:

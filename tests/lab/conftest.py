@@ -13,10 +13,16 @@ from tests.lab.helpers import lab_api, labctl
 
 
 @pytest.fixture(scope="session")
-def lab() -> Iterator[dict[str, Any]]:
-    """The lab, up with scenario `default`; yields the simulated AWS's world (names → ids)."""
+def lab_session() -> Iterator[None]:
+    """The lab, up for the whole session (scenario `default` at first), down at the end."""
     if os.geteuid() != 0:
         pytest.fail("the lab tests need root (podman, loop devices, port 80)")
     labctl("up", "--scenario", "default")
-    yield lab_api("/_lab/world")
+    yield
     labctl("down")
+
+
+@pytest.fixture
+def lab(lab_session: None) -> dict[str, Any]:
+    """The simulated AWS's world (names → ids) as seeded now: tests that swap or reseed change the ids."""
+    return lab_api("/_lab/world")

@@ -35,7 +35,7 @@ def reseed() -> None:
 
 
 @pytest.fixture(scope="module", autouse=True)
-def reseeded_after(lab: dict[str, Any]) -> Iterator[None]:
+def reseeded_after(lab_session: None) -> Iterator[None]:
     yield
     reseed()  # leave the lab as the other tests expect it
 

@@ -24,7 +24,7 @@ LATENCY = "0.02"
 
 
 @pytest.fixture(scope="module", autouse=True)
-def reseeded_after(lab: dict[str, Any]) -> Iterator[None]:
+def reseeded_after(lab_session: None) -> Iterator[None]:
     yield
     labctl("seed", "--scenario", "default")  # leave the lab fresh, as the other lab tests expect it
 

@@ -83,7 +83,7 @@ def test_move_interrupted_halfway_is_finished_by_a_rerun(make_lab, run_module, a
 
 
 def test_moves_left_in_flight_are_waited_for_not_moved_again(make_lab, run_module, api_calls) -> None:
-    lab = make_lab("vpc-day", latency_scale=0.02)  # a move takes 90 s * 0.02 = 1.8 s
+    lab = make_lab("vpc-day", latency_scale=0.1)  # a move takes 90 s * 0.1 = 9 s: still moving on resume
     lab.disassociate()
     ips = lab.all_ips()
     issued = run_module(MODULE, {"public_ips": ips, "wait": False})
@@ -91,7 +91,7 @@ def test_moves_left_in_flight_are_waited_for_not_moved_again(make_lab, run_modul
     assert lab.ec2.describe_moving_addresses()["MovingAddressStatuses"], "still moving"
 
     api_calls.reset()
-    resumed = run_module(MODULE, {"public_ips": ips, "poll_interval": 0.1, "wait_timeout": 30})
+    resumed = run_module(MODULE, {"public_ips": ips, "poll_interval": 0.2, "wait_timeout": 60})
     assert not resumed.failed, resumed.msg
     assert "resumed" in {a["action"] for a in resumed["addresses"]} <= {"resumed", "none"}
     assert api_calls.calls["MoveAddressToVpc"] == 0

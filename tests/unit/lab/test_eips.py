@@ -137,7 +137,7 @@ def test_moved_address_lands_in_vpc_with_new_allocation_id(small: Lab) -> None:
 
 
 def test_move_is_seen_in_progress_before_it_completes() -> None:
-    with mock_lab("incident", latency_scale=0.002) as lab:  # address_move 90 s -> 0.18 s
+    with mock_lab("incident", latency_scale=0.02) as lab:  # address_move 90 s -> 1.8 s
         client = ec2()
         ip = lab.world["eips"]["web-9"]
         client.disassociate_address(PublicIp=ip)
@@ -145,7 +145,7 @@ def test_move_is_seen_in_progress_before_it_completes() -> None:
         moving = client.describe_moving_addresses(PublicIps=[ip])["MovingAddressStatuses"]
         assert moving == [{"MoveStatus": "movingToVpc", "PublicIp": ip}]
         assert client.describe_addresses(PublicIps=[ip])["Addresses"][0]["Domain"] == "standard"
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 15
         while client.describe_moving_addresses()["MovingAddressStatuses"] and time.monotonic() < deadline:
             time.sleep(0.02)
         assert client.describe_moving_addresses()["MovingAddressStatuses"] == []
@@ -231,7 +231,7 @@ def test_stopping_classic_instance_drops_its_eips_but_vpc_keeps_them(small: Lab)
 
 
 def test_association_becomes_visible_only_after_its_delay() -> None:
-    with mock_lab("vpc-day", latency_scale=0.05) as lab:  # eip_associate 3 s -> 0.15 s
+    with mock_lab("vpc-day", latency_scale=0.5) as lab:  # eip_associate 3 s -> 1.5 s
         client = ec2()
         ip = lab.world["eips"]["web-3"]
         maint = lab.world["instances"]["maint-1"]
@@ -239,6 +239,6 @@ def test_association_becomes_visible_only_after_its_delay() -> None:
         client.associate_address(PublicIp=ip, InstanceId=maint)
         assert client.describe_addresses(PublicIps=[ip])["Addresses"][0]["InstanceId"] != maint
         while client.describe_addresses(PublicIps=[ip])["Addresses"][0]["InstanceId"] != maint:
-            assert time.monotonic() - start < 5
+            assert time.monotonic() - start < 10
             time.sleep(0.01)
-        assert time.monotonic() - start == pytest.approx(0.15, abs=0.1)
+        assert time.monotonic() - start == pytest.approx(1.5, abs=0.5)

@@ -74,7 +74,7 @@ def test_stop_takes_its_scaled_time_and_calls_the_hook() -> None:
         def instance_started(self, instance_id: str, tags: dict[str, str]) -> None:
             calls.append(("started", instance_id))
 
-    with mock_lab(latency_scale=0.005, hooks=Recorder()):  # stop 60 s -> 0.3 s, start 45 s -> 0.225 s
+    with mock_lab(latency_scale=0.05, hooks=Recorder()):  # stop 60 s -> 3 s, start 45 s -> 2.25 s
         client = ec2()
         iid = _run(client)
         start = time.monotonic()
@@ -84,11 +84,11 @@ def test_stop_takes_its_scaled_time_and_calls_the_hook() -> None:
         )
         assert _state(client, iid) == "stopping"
         wait_for(lambda: _state(client, iid) == "stopped")
-        assert time.monotonic() - start == pytest.approx(0.3, abs=0.15)
+        assert time.monotonic() - start == pytest.approx(3.0, abs=0.75)
         assert calls == [("stopped", iid)]
         client.start_instances(InstanceIds=[iid])
         assert _state(client, iid) == "pending"
-        assert wait_for(lambda: _state(client, iid) == "running") == pytest.approx(0.225, abs=0.15)
+        assert wait_for(lambda: _state(client, iid) == "running") == pytest.approx(2.25, abs=0.75)
         assert calls[-1] == ("started", iid)
 
 

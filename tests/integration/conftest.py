@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import subprocess
 import sys
 import time
@@ -73,3 +74,23 @@ def aws(lab_url: str) -> Any:
         )
 
     return make
+
+
+def ansible_playbook(
+    args: list[str], url: str, tmp_path: Path, *, check: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """`ansible-playbook ARGS` from the repo, as a user runs it, against the simulated AWS at `url`
+    (the lab inventory's `aws_endpoint_url`), with its timeline written under `tmp_path`."""
+    env = {**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
+    env["CLUSTERSWAP_REPORT_DIR"] = str(tmp_path / "reports")
+    cmd = [str(REPO / ".venv" / "bin" / "ansible-playbook"), *args, "-e", f"aws_endpoint_url={url}"]
+    if check:
+        cmd += ["--check", "--diff"]
+    return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=900, check=False)
+
+
+def recap(output: str) -> dict[str, int]:
+    """The PLAY RECAP counters of localhost: {ok, changed, unreachable, failed, skipped, ...}."""
+    match = re.search(r"^localhost\s+:\s+(.*)$", output, flags=re.M)
+    assert match, output[-3000:]
+    return {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", match.group(1))}

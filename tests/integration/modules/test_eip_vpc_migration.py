@@ -5,13 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from tests.integration.conftest import recap
+
 PLAN_OLD_TO_NEW = {"old-lb-1": "new-lb-1", "old-lb-2": "new-lb-2"}
-
-
-def recap(output: str) -> dict[str, int]:
-    match = re.search(r"localhost\s+:\s+(.*)", output)
-    assert match, output[-3000:]
-    return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", match.group(1))}
 
 
 def failure(output: str) -> str:

@@ -7,16 +7,14 @@ unchanged), a refusal that changes nothing, and playbooks/rds-move.yml (pre-flig
 from __future__ import annotations
 
 import json
-import os
-import re
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[3]
-PLAYBOOK = REPO / ".venv" / "bin" / "ansible-playbook"
+from tests.integration.conftest import ansible_playbook
+from tests.integration.conftest import recap as localhost_recap
 
 TINY = """---
 - name: Move mysql-1 into the VPC
@@ -47,22 +45,11 @@ TINY = """---
 
 
 def run(args: list[str], url: str, tmp_path: Path, check: bool = False) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
-    env["CLUSTERSWAP_REPORT_DIR"] = str(tmp_path / "reports")
-    cmd = [str(PLAYBOOK), *args, "-e", f"aws_endpoint_url={url}", "-e", f"url={url}"]
-    if check:
-        cmd += ["--check", "--diff"]
-    return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    return ansible_playbook([*args, "-e", f"url={url}"], url, tmp_path, check=check)
 
 
 def recap(proc: subprocess.CompletedProcess[str]) -> dict[str, int]:
-    match = re.search(
-        r"localhost\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", proc.stdout
-    )
-    assert match, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return dict(
-        zip(("ok", "changed", "unreachable", "failed"), (int(g) for g in match.groups()), strict=True)
-    )
+    return localhost_recap(proc.stdout)
 
 
 def mysql(aws: Any, ident: str = "mysql-1") -> dict[str, Any]:

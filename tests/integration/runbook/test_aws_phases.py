@@ -8,8 +8,6 @@ stop in pre-flight, before any change, naming the VPC EIP limit, the number need
 from __future__ import annotations
 
 import json
-import os
-import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -17,40 +15,21 @@ from typing import Any
 import boto3
 import pytest
 
-REPO = Path(__file__).resolve().parents[3]
-PLAYBOOK = REPO / ".venv" / "bin" / "ansible-playbook"
+from tests.integration.conftest import ansible_playbook
+from tests.integration.conftest import recap as localhost_recap
 
 
 def run_playbook(
     playbook: str, url: str, tmp_path: Path, *extra: str, check: bool = False
 ) -> subprocess.CompletedProcess[str]:
-    """ansible-playbook on the lab inventory against the simulated AWS at `url`."""
-    env = {
-        **os.environ,
-        "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
-        "CLUSTERSWAP_REPORT_DIR": str(tmp_path / "reports"),
-        "ANSIBLE_NOCOLOR": "1",
-    }
-    args = [str(PLAYBOOK), f"playbooks/{playbook}", "-e", f"aws_endpoint_url={url}"]
-    args += [
-        "-e",
-        f"clusterswap_record={tmp_path / 'plan.json'}",
-        "-e",
-        "go_live_check_enabled=false",
-        *extra,
-    ]
-    if check:
-        args += ["--check", "--diff"]
-    return subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    """A phase playbook on the lab inventory against the simulated AWS at `url` (no hosts behind the EIPs)."""
+    args = [f"playbooks/{playbook}", "-e", f"clusterswap_record={tmp_path / 'plan.json'}"]
+    args += ["-e", "go_live_check_enabled=false", *extra]
+    return ansible_playbook(args, url, tmp_path, check=check)
 
 
 def recap(proc: subprocess.CompletedProcess[str]) -> dict[str, int]:
-    match = re.search(
-        r"localhost\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", proc.stdout
-    )
-    assert match, proc.stdout[-3000:] + proc.stderr[-3000:]
-    ok, changed, unreachable, failed = (int(g) for g in match.groups())
-    return {"ok": ok, "changed": changed, "unreachable": unreachable, "failed": failed}
+    return localhost_recap(proc.stdout + proc.stderr[-3000:])
 
 
 def four_runs(playbook: str, url: str, tmp_path: Path, *extra: str) -> None:

@@ -19,6 +19,7 @@ SCENARIOS = [
     ("roles/maintenance_mode", "default"),
     ("roles/django_migrate", "default"),
     ("", "storage"),
+    ("", "storage_move"),
 ]
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 

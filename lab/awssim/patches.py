@@ -46,6 +46,8 @@ from moto.rds import models as rds_models
 from moto.rds import responses as rds_responses
 from moto.servicequotas import models as sq_models
 
+from lab.awssim import network
+from lab.awssim.network import detach_eip, is_classic_instance
 from lab.awssim.state import STATE
 
 log = logging.getLogger("lab.awssim")
@@ -53,10 +55,6 @@ log = logging.getLogger("lab.awssim")
 MOTO_VERSION = "5.2.5"
 DAY = 24 * 3600.0
 LIMIT_MESSAGE = "The maximum limit on Elastic IP addresses has been reached."
-ALLOC_ID_MESSAGE = "You must specify an allocation id when mapping an address to a VPC instance"
-REASSOC_MESSAGE = (
-    "The allowReassociation parameter is only supported when mapping to a VPC instance or interface."
-)
 VPC_EIP_QUOTA_CODE = "L-0263D0A3"
 
 #: (object, attribute) pairs this module relies on. A moto upgrade that renames any of them fails loudly.
@@ -120,7 +118,7 @@ def check_moto(version: str | None = None) -> None:
         )
     missing = [
         f"{getattr(obj, '__name__', obj)}.{attr}"
-        for obj, attr in REQUIRED_INTERNALS
+        for obj, attr in [*REQUIRED_INTERNALS, *network.REQUIRED_INTERNALS]
         if not hasattr(obj, attr)
     ]
     if missing:
@@ -137,6 +135,7 @@ def install() -> None:
         _patch_dispatch()
         _patch_models()
         _patch_ec2_responses()
+        network.patch()
         _patch_rds()
         _patch_servicequotas()
         _installed = True
@@ -165,10 +164,6 @@ def _run_after(fn: Callable[[], None] | None) -> None:
 
 def _instance_tags(instance: Any) -> dict[str, str]:
     return {t["key"]: t["value"] for t in instance.get_tags()}
-
-
-def is_classic_instance(instance: Any) -> bool:
-    return bool(getattr(instance, "_lab_classic", False))
 
 
 def _eip_count(backend: Any) -> tuple[int, int]:
@@ -258,6 +253,7 @@ def _patch_models() -> None:
         self._lab_allocated_at = _now()
         self._lab_moving = None
         self._lab_from_classic = False
+        self._lab_private_ip = None
         if self.domain == "standard":
             self.id = _classic_tag_id(self.public_ip)
         self.add_tags(tags or {})
@@ -352,8 +348,6 @@ def _account_attributes(self: Any) -> ActionResult:
 
 def _patch_ec2_responses() -> None:
     orig_allocate = EC2Response.allocate_address
-    orig_associate = EC2Response.associate_address
-    orig_disassociate = EC2Response.disassociate_address
     orig_stop = EC2Response.stop_instances
     orig_start = EC2Response.start_instances
     orig_attach = EC2Response.attach_volume
@@ -373,73 +367,6 @@ def _patch_ec2_responses() -> None:
             raise ec2_error("AddressLimitExceeded", LIMIT_MESSAGE)
         self.params["Domain"] = domain
         return orig_allocate(self)  # type: ignore[no-any-return]
-
-    def associate_address(self: Any) -> ActionResult:
-        backend = self.ec2_backend
-        instance = None
-        if self._get_param("InstanceId"):
-            instance = backend.get_instance(self._get_param("InstanceId"))
-        public_ip = self._get_param("PublicIp")
-        allocation_id = self._get_param("AllocationId")
-        reassociate = bool(self._get_param("AllowReassociation", False))
-        if instance is None and not self._get_param("NetworkInterfaceId"):
-            return orig_associate(self)  # type: ignore[no-any-return]  # moto's own MissingParameter errors
-        if public_ip:
-            eip = backend.address_by_ip([public_ip])[0]
-        elif allocation_id:
-            eip = backend.address_by_allocation([allocation_id])[0]
-        else:
-            return orig_associate(self)  # type: ignore[no-any-return]
-        classic_target = instance is not None and is_classic_instance(instance)
-        if classic_target:
-            if reassociate:
-                raise ec2_error("InvalidParameterCombination", REASSOC_MESSAGE)
-            if eip.domain == "vpc" or allocation_id:
-                # code/message not confirmed against AWS (Classic is retired); the rule is documented
-                raise ec2_error(
-                    "InvalidParameterCombination",
-                    "The address with allocation id "
-                    f"[{eip.allocation_id}] cannot be associated with an EC2-Classic instance",
-                )
-        else:
-            if public_ip:
-                raise ec2_error("InvalidParameterCombination", ALLOC_ID_MESSAGE)
-            if eip.domain == "standard":
-                # not confirmed against AWS; a Classic EIP has no allocation id so this is rarely reached
-                raise ec2_error(
-                    "InvalidParameterValue", f"The address {eip.public_ip} is an EC2-Classic address"
-                )
-        if getattr(eip, "_lab_moving", None):
-            # not confirmed against AWS: the docs only say the address can't be used while moving
-            raise ec2_error("InvalidAddress.Moving", f"The address {eip.public_ip} is being moved")
-        self.error_on_dryrun()
-        taken = eip.instance is not None and instance is not None and eip.instance.id != instance.id
-        if taken and not classic_target and not reassociate:
-            raise ec2_exceptions.ResourceAlreadyAssociatedError(eip.public_ip)
-        eni = None
-        if instance is None:
-            eni = backend.get_network_interface(self._get_param("NetworkInterfaceId"))
-        association_id = None if eip.domain == "standard" else ec2_utils.random_eip_association_id()
-
-        def apply() -> None:
-            backend.associate_address(instance=instance, eni=eni, address=eip.public_ip, reassociate=True)
-            eip.association_id = association_id
-
-        _schedule_or_run("eip_associate", eip.public_ip, STATE.delay("eip_associate"), apply)
-        return ActionResult({"AssociationId": association_id})
-
-    def disassociate_address(self: Any) -> ActionResult:
-        backend = self.ec2_backend
-        public_ip = self._get_param("PublicIp")
-        if public_ip:
-            eip = backend.address_by_ip([public_ip])[0]
-            if eip.domain == "vpc":
-                # not confirmed verbatim against AWS: VPC addresses are disassociated by association id
-                raise ec2_error(
-                    "InvalidParameterValue",
-                    "You must specify an association id when unmapping an address from a VPC instance",
-                )
-        return orig_disassociate(self)  # type: ignore[no-any-return]
 
     def move_address_to_vpc(self: Any) -> ActionResult:
         backend = self.ec2_backend
@@ -563,7 +490,7 @@ def _patch_ec2_responses() -> None:
                 if is_classic_instance(inst):
                     for a in list(backend.addresses):
                         if a.instance is not None and a.instance.id == inst.id:
-                            backend.disassociate_address(address=a.public_ip)
+                            detach_eip(a)
                 return lambda: STATE.hooks.instance_stopped(inst.id, tags)
 
             _schedule_or_run("instance_state", inst.id, STATE.delay("instance_stop"), apply)
@@ -652,8 +579,6 @@ def _patch_ec2_responses() -> None:
         return result
 
     EC2Response.allocate_address = allocate_address  # type: ignore[method-assign]
-    EC2Response.associate_address = associate_address  # type: ignore[method-assign]
-    EC2Response.disassociate_address = disassociate_address  # type: ignore[method-assign]
     EC2Response.describe_account_attributes = _account_attributes  # type: ignore[method-assign]
     EC2Response.move_address_to_vpc = move_address_to_vpc  # type: ignore[attr-defined]
     EC2Response.restore_address_to_classic = restore_address_to_classic  # type: ignore[attr-defined]

@@ -46,7 +46,7 @@ from moto.rds import models as rds_models
 from moto.rds import responses as rds_responses
 from moto.servicequotas import models as sq_models
 
-from lab.awssim import network
+from lab.awssim import network, storage
 from lab.awssim.network import detach_eip, is_classic_instance
 from lab.awssim.state import STATE
 
@@ -527,6 +527,10 @@ def _patch_ec2_responses() -> None:
             raise ec2_error(
                 "VolumeInUse", f"vol '{volume.id}' is already attached to an instance"
             )  # AWS: "VolumeInUse" (message wording not confirmed)
+        instance = self.ec2_backend.get_instance(self._get_param("InstanceId"))
+        refusal = storage.attach_refusal(self.ec2_backend, volume, instance, self._get_param("Device"))
+        if refusal is not None:
+            raise refusal
         result = orig_attach(self)
         att = volume.attachment
         if att is None:
@@ -549,6 +553,9 @@ def _patch_ec2_responses() -> None:
         att = volume.attachment
         if att is None or (instance_id and att.instance.id != instance_id):
             raise ec2_exceptions.InvalidVolumeAttachmentError(volume.id, instance_id)
+        refusal = storage.detach_refusal(volume, att.instance, att.device, force)
+        if refusal is not None:
+            raise refusal
         self.error_on_dryrun()
         tags = _instance_tags(att.instance)
         result = ActionResult(
@@ -597,31 +604,66 @@ def _rds_error(code: str, message: str) -> ServiceException:
     return rds_exceptions.RDSClientError(code, message)
 
 
+#: DB instance classes of the previous generations (RDS User Guide, "Previous generation DB instance
+#: classes"): "Previous generation DB instance classes might not be supported on the VPC platform … choose a
+#: db.m3 or db.r3 DB instance class" [RDS-UG-NonVPC2VPC]. The lab refuses them for a move into a VPC.
+PREVIOUS_GENERATION_CLASSES = ("db.m1.", "db.m2.", "db.t1.", "db.cr1.")
+
+
 def _rds_subnet_group_refusal(response: Any, db: Any, target: Any) -> ServiceException | None:
     """What AWS answers to ModifyDBInstance(DBSubnetGroupName=...) that it refuses, or None.
 
-    Texts as AWS answered them in public reports:
+    ModifyDBInstance DBSubnetGroupName: "You can use this parameter to move your DB instance to a different
+    VPC. If your DB instance isn't in a VPC, you can also use this parameter to move your DB instance into a
+    VPC" [API-ModifyDBInstance]. The limits, and the texts AWS answered in public reports:
     - InvalidDBInstanceState "Database instance is not in available state." (hashicorp/terraform-provider-aws
       #31594, CloudTrail);
-    - InvalidParameterCombination "You cannot move a DB instance with Single-Az enabled to a VPC"
-      (fog/fog-aws#255, a Multi-AZ DB outside a VPC; the RDS User Guide "Moving a DB instance not in a VPC
-      into a VPC": Multi-AZ is not supported, make it Single-AZ first; AWS's own wording kept as is);
+    - Multi-AZ: into a VPC "is not currently supported" [RDS-UG-NonVPC2VPC], InvalidParameterCombination "You
+      cannot move a DB instance with Single-Az enabled to a VPC" (fog/fog-aws#255, AWS's wording kept as is);
+      to another VPC "You can't change the VPC for a DB instance if … The DB instance is in multiple
+      Availability Zones" [RDS-UG-VPC2VPC], "You cannot move a DB instance with Multi-Az enabled to a VPC"
+      (a Terraform apply of 2026-08-14 quoted in a public repository);
+    - read replicas, and a DB that is one: not supported either way [RDS-UG-NonVPC2VPC, RDS-UG-VPC2VPC] (code
+      and text not confirmed: the lab answers InvalidParameterCombination);
+    - the target group has no subnet in the DB's Availability Zone [RDS-UG-VPC2VPC] (code and text not
+      confirmed: the lab answers InvalidVPCNetworkStateFault);
+    - into a VPC from outside any VPC: previous-generation classes and custom option groups ("option groups
+      are platform specific") [RDS-UG-NonVPC2VPC] (codes and texts not confirmed);
     - InvalidVPCNetworkStateFault "The specified DB instance is already in the target DB subnet group."
-      (aws-controllers-k8s/community#1147) and "You cannot move DB instance X to subnet group Y. The
-      specified DB subnet group and DB instance are in the same VPC. ..." (hashicorp/terraform#11715);
+      (aws-controllers-k8s/community#1147) and "You cannot move DB instance X to subnet group Y. The specified
+      DB subnet group and DB instance are in the same VPC. ..." (hashicorp/terraform#11715);
     - InvalidParameterCombination "The DB instance and EC2 security group are in different VPCs. The DB
       instance is in vpc-a and the EC2 security group is in vpc-b" (terraform-aws-modules/terraform-aws-rds
       #451).
-    Not simulated (no confirmed text): a DB with read replicas, which AWS also refuses to move into a VPC.
     """
     name = db.db_instance_identifier
     if db.status != "available":
         return _rds_error("InvalidDBInstanceState", "Database instance is not in available state.")
     current = getattr(db, "db_subnet_group", None)
-    if current is None and db.multi_az:
+    if db.multi_az:
+        text = "Single-Az" if current is None else "Multi-Az"
         return _rds_error(
-            "InvalidParameterCombination", "You cannot move a DB instance with Single-Az enabled to a VPC"
+            "InvalidParameterCombination", f"You cannot move a DB instance with {text} enabled to a VPC"
         )
+    if db.replicas or getattr(db, "source_db_instance_identifier", None):
+        what = "has read replicas" if db.replicas else "is a read replica"
+        return _rds_error(
+            "InvalidParameterCombination",
+            f"You cannot move DB instance {name} to another VPC: it {what}. Delete or promote them first.",
+        )
+    if current is None:
+        if str(db.db_instance_class).startswith(PREVIOUS_GENERATION_CLASSES):
+            return _rds_error(
+                "InvalidParameterCombination",
+                f"DB instance class {db.db_instance_class} is not supported on the VPC platform: modify the "
+                "DB instance to a current-generation class first",
+            )
+        if not str(db.option_group_name or "default:").startswith("default:"):
+            return _rds_error(
+                "InvalidParameterCombination",
+                f"Option group {db.option_group_name} is specific to the EC2-Classic platform: set a default "
+                "or VPC option group first",
+            )
     if current is not None and current.name == target.name:
         return _rds_error(
             "InvalidVPCNetworkStateFault",
@@ -637,6 +679,14 @@ def _rds_subnet_group_refusal(response: Any, db: Any, target: Any) -> ServiceExc
     from moto.ec2.models import ec2_backends
 
     ec2_backend = ec2_backends[response.current_account][response.region]
+    if current is not None:
+        zones = {sub.availability_zone for sub in target._subnets}
+        if db.availability_zone not in zones:
+            return _rds_error(
+                "InvalidVPCNetworkStateFault",
+                f"The DB subnet group {target.name} has no subnet in {db.availability_zone}, the "
+                f"Availability Zone of DB instance {name}",
+            )
     for sg_id in response._get_param("VpcSecurityGroupIds") or []:
         group = ec2_backend.get_security_group_from_id(sg_id)
         if group is not None and group.vpc_id != target.vpc_id:
@@ -673,9 +723,15 @@ def _patch_rds() -> None:
             pending["DBSubnetGroupName"] = subnet_group
             db.pending_modified_values = pending
             return result  # type: ignore[no-any-return]
-        db.status = "modifying"
+        # "moving-to-vpc: The DB instance is being moved to a new Amazon Virtual Private Cloud"
+        # [RDS-UG-status]
+        db.status = "moving-to-vpc"
+        outcome = STATE.rds_outcomes.pop(db.db_instance_identifier, None)
 
         def apply() -> None:
+            if outcome:  # a failure status the lab was told to end this move in (POST /_lab/rds-outcome)
+                db.status = outcome
+                return
             db.db_subnet_group_name = subnet_group
             db.status = "available"
             pending = dict(getattr(db, "pending_modified_values", None) or {})

@@ -399,7 +399,7 @@ def seed(
             kw = {
                 "DBInstanceIdentifier": db["identifier"],
                 "Engine": db.get("engine", "mysql"),
-                "DBInstanceClass": db.get("class", "db.m1.small"),
+                "DBInstanceClass": db.get("class", "db.m3.medium"),
                 "AllocatedStorage": 20,
                 "MasterUsername": "admin",
                 "MasterUserPassword": "lab-password-not-secret",

@@ -22,9 +22,9 @@ def incident() -> Iterator[Lab]:
 
 @pytest.fixture
 def small() -> Iterator[Lab]:
-    """A bare Classic-enabled lab with three Classic EIPs, each on its own Classic instance (a Classic instance
-    holds one EIP), plus a VPC instance (cheaper than seeding a whole scenario); `world` is shaped like a
-    seeded one."""
+    """A bare Classic-enabled lab with three Classic EIPs, each on its own Classic instance (a Classic
+    instance holds one EIP), plus a VPC instance (cheaper than seeding a whole scenario); `world` is shaped
+    like a seeded one."""
     with mock_lab() as lab:
         client = ec2()
         vpc = client.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]

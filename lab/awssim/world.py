@@ -207,30 +207,41 @@ def _slots(ec2: Any, instance_id: str, needed: int) -> list[tuple[str, str]]:
     return [(eni["NetworkInterfaceId"], ip) for ip in have[:needed]]
 
 
-def _networks(ec2: Any, sc: dict[str, Any]) -> dict[str, Any]:
-    net = sc["vpc"]
-    vpc = ec2.create_vpc(CidrBlock=net["cidr"], TagSpecifications=_tag_spec("vpc", {"Name": "clusterswap"}))
-    vpc_id = vpc["Vpc"]["VpcId"]
-    subnets = {}
-    for key, cidr_key, az_key, name in (
-        ("app", "subnet", "az", "clusterswap-a"),
-        ("db", "db_subnet", "db_az", "clusterswap-b"),
-        ("extra", "extra_subnet", "az", "clusterswap-c"),
-    ):
-        if net.get(cidr_key):
-            subnets[key] = ec2.create_subnet(
-                VpcId=vpc_id,
-                CidrBlock=net[cidr_key],
-                AvailabilityZone=net[az_key],
-                TagSpecifications=_tag_spec("subnet", {"Name": name}),
-            )["Subnet"]["SubnetId"]
-    return {"vpc_id": vpc_id, "subnets": subnets}
+#: the VPCs a scenario may have: `vpc` (the old cluster's, or the only one) and `new_vpc` (the new cluster's
+#: on a move from one VPC to another); a cluster's placement in the scenario is classic | vpc | new_vpc.
+VPC_KEYS = {"vpc": "clusterswap", "new_vpc": "clusterswap-new"}
 
 
-def _launch(ec2: Any, sc: dict[str, Any], nets: dict[str, Any], world: dict[str, Any]) -> None:
-    """Every instance, each with a fixed primary private IP (VPC subnet, or Classic's range)."""
-    net = sc["vpc"]
-    fixed = {"vpc": _fixed_ips(net["subnet"]), "classic": _fixed_ips(CLASSIC_CIDR)}
+def _networks(ec2: Any, sc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every VPC of the scenario with its subnets: {"vpc": {"vpc_id", "subnets": {app, db, extra}}, ...}."""
+    out: dict[str, dict[str, Any]] = {}
+    for key, vpc_name in VPC_KEYS.items():
+        net = sc.get(key)
+        if not net:
+            continue
+        vpc = ec2.create_vpc(CidrBlock=net["cidr"], TagSpecifications=_tag_spec("vpc", {"Name": vpc_name}))
+        vpc_id = vpc["Vpc"]["VpcId"]
+        subnets = {}
+        for part, cidr_key, az_key, suffix in (
+            ("app", "subnet", "az", "a"),
+            ("db", "db_subnet", "db_az", "b"),
+            ("extra", "extra_subnet", "az", "c"),
+        ):
+            if net.get(cidr_key):
+                subnets[part] = ec2.create_subnet(
+                    VpcId=vpc_id,
+                    CidrBlock=net[cidr_key],
+                    AvailabilityZone=net[az_key],
+                    TagSpecifications=_tag_spec("subnet", {"Name": f"{vpc_name}-{suffix}"}),
+                )["Subnet"]["SubnetId"]
+        out[key] = {"vpc_id": vpc_id, "subnets": subnets, "net": net}
+    return out
+
+
+def _launch(ec2: Any, sc: dict[str, Any], nets: dict[str, dict[str, Any]], world: dict[str, Any]) -> None:
+    """Every instance, each with a fixed primary private IP (its VPC's subnet, or Classic's range)."""
+    fixed = {key: _fixed_ips(n["net"]["subnet"]) for key, n in nets.items()}
+    fixed["classic"] = _fixed_ips(CLASSIC_CIDR)
     for name, cluster, role in instance_names(sc):
         platform = sc["clusters"][cluster]
         tags = {"Name": name, "clusterswap:cluster": cluster, "clusterswap:role": role}
@@ -241,12 +252,12 @@ def _launch(ec2: Any, sc: dict[str, Any], nets: dict[str, Any], world: dict[str,
             "InstanceType": instance_type(sc, name, cluster),
             "MinCount": 1,
             "MaxCount": 1,
-            "Placement": {"AvailabilityZone": net["az"]},
+            "Placement": {"AvailabilityZone": sc["vpc"]["az"]},
             "PrivateIpAddress": next(fixed[platform]),
             "TagSpecifications": _tag_spec("instance", tags),
         }
-        if platform == "vpc":
-            kw["SubnetId"] = nets["subnets"]["app"]
+        if platform != "classic":
+            kw["SubnetId"] = nets[platform]["subnets"]["app"]
         inst = ec2.run_instances(**kw)["Instances"][0]
         world["instances"][name] = inst["InstanceId"]
         world["private_ips"][name] = inst["PrivateIpAddress"]
@@ -254,13 +265,18 @@ def _launch(ec2: Any, sc: dict[str, Any], nets: dict[str, Any], world: dict[str,
         for index in range(
             1, interfaces
         ):  # further interfaces "attached the day before", in the extra subnet
+            subnets = nets[platform]["subnets"]
             eni = ec2.create_network_interface(
-                SubnetId=nets["subnets"].get("extra", nets["subnets"]["app"]),
+                SubnetId=subnets.get("extra", subnets["app"]),
                 TagSpecifications=_tag_spec("network-interface", {"Name": f"{name}-eth{index}"}),
             )["NetworkInterface"]["NetworkInterfaceId"]
             ec2.attach_network_interface(
                 NetworkInterfaceId=eni, InstanceId=inst["InstanceId"], DeviceIndex=index
             )
+
+
+def _cluster_of(name: str) -> str:
+    return "maintenance" if name.startswith("maint-") else name.split("-", 1)[0]
 
 
 def _eips(ec2: Any, sc: dict[str, Any], world: dict[str, Any]) -> None:
@@ -272,7 +288,7 @@ def _eips(ec2: Any, sc: dict[str, Any], world: dict[str, Any]) -> None:
         bound[hosts[i % len(hosts)]].append(eip_name)
     for host, names in bound.items():
         instance_id = world["instances"][host]
-        classic = sc["clusters"][host.split("-", 1)[0]] == "classic"
+        classic = sc["clusters"][_cluster_of(host)] == "classic"
         slots = (
             [(None, world["private_ips"][host])] * len(names)
             if classic
@@ -333,6 +349,8 @@ def plan_of(sc: dict[str, Any]) -> dict[str, Any]:
         "new_instances": [n for n, c, _r in names if c == "new"],
         "storage": bool(sc.get("parts", {}).get("storage", False)),
         "vpc": bool(sc.get("parts", {}).get("vpc", False)),
+        # the DB subnet group RDS moves into: the new VPC's when there is one
+        "db_subnet_group": "clusterswap-new-vpc" if sc.get("new_vpc") else "clusterswap-vpc",
     }
 
 
@@ -368,8 +386,15 @@ def seed(
         "plan": plan_of(sc),
     }
     nets = _networks(ec2, sc)
-    subnet, db_subnet = nets["subnets"]["app"], nets["subnets"]["db"]
-    world.update(vpc_id=nets["vpc_id"], subnet_id=subnet, db_subnet_ids=[subnet, db_subnet])
+    subnet, db_subnet = nets["vpc"]["subnets"]["app"], nets["vpc"]["subnets"]["db"]
+    world.update(vpc_id=nets["vpc"]["vpc_id"], subnet_id=subnet, db_subnet_ids=[subnet, db_subnet])
+    if "new_vpc" in nets:
+        new = nets["new_vpc"]
+        world.update(
+            new_vpc_id=new["vpc_id"],
+            new_subnet_id=new["subnets"]["app"],
+            new_db_subnet_ids=[new["subnets"]["app"], new["subnets"]["db"]],
+        )
     _launch(ec2, sc, nets, world)
     _eips(ec2, sc, world)
     check_eips(ec2, world, name)
@@ -394,6 +419,13 @@ def seed(
             SubnetIds=[subnet, db_subnet],
         )
         world["db_subnet_group"] = "clusterswap-vpc"
+        if "new_vpc" in nets:  # the new VPC's DB subnet group, which RDS moves into on the day
+            rds.create_db_subnet_group(
+                DBSubnetGroupName="clusterswap-new-vpc",
+                DBSubnetGroupDescription="clusterswap new VPC subnets for RDS",
+                SubnetIds=world["new_db_subnet_ids"],
+            )
+            world["new_db_subnet_group"] = "clusterswap-new-vpc"
         world["rds"] = {}
         for db in sc["rds"]:
             kw = {

@@ -336,7 +336,7 @@ def test_disassociation_shows_only_after_its_latency(vpc_only: Net) -> None:
 # --- the worlds --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("scenario", ["default", "vpc-day", "small-maintenance"])
+@pytest.mark.parametrize("scenario", ["default", "vpc-day", "small-maintenance", "vpc-to-vpc"])
 def test_every_seeded_eip_sits_on_its_own_place(scenario: str) -> None:
     """The worlds are states AWS can hold: no two EIPs on one (interface, private IP), none on a Classic
     instance that has another (DESIGN §3 "Nothing in the world may be a state AWS cannot hold")."""

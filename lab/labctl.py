@@ -171,6 +171,14 @@ def sim_instances() -> list[dict[str, Any]]:
     return [i for page in pages for r in page["Reservations"] for i in r["Instances"]]
 
 
+def hypervisors(instances: list[dict[str, Any]]) -> dict[str, str]:
+    """Instance ID -> `nitro` | `xen`, from DescribeInstanceTypes (DescribeInstances says `xen` for both)."""
+    types = sorted({i["InstanceType"] for i in instances})
+    answer = ec2().describe_instance_types(InstanceTypes=types)["InstanceTypes"] if types else []
+    kind = {t["InstanceType"]: t.get("Hypervisor", "xen") for t in answer}
+    return {i["InstanceId"]: kind.get(i["InstanceType"], "xen") for i in instances}
+
+
 def sim_volumes() -> list[dict[str, Any]]:
     return [v for page in ec2().get_paginator("describe_volumes").paginate() for v in page["Volumes"]]
 
@@ -225,15 +233,19 @@ def seed_hosts() -> dict[str, Any]:
         say(f"warning: instances tagged lab:host with no known host: {sorted(unknown)}")
     by_name = {_tags(i).get("Name"): i for i in instances}
 
+    kinds = hypervisors(instances)
+
     def prepare(host: Host) -> None:
-        """Once the host has booted: attach its seeded volumes, mount them, seed Postgres."""
+        """Once the host has booted: attach its seeded volumes (named as its OS names them), mount them,
+        seed Postgres."""
         for vol in (v for v in vols if v.instance_name == host.name):
-            volumes.attach(vol.volume_id, by_name[host.name]["InstanceId"], host.container, vol.device,
-                           vol.layout.size_mib)  # fmt: skip
+            instance_id = by_name[host.name]["InstanceId"]
+            att = volumes.attach(vol.volume_id, instance_id, host.container, vol.device, vol.layout.size_mib,
+                                 hypervisor=kinds[instance_id])  # fmt: skip
             if vol.layout.kind in ("home", "logs"):
-                seed.mount_in(host.container, vol.device, vol.layout.mountpoint)
+                seed.mount_in(host.container, att.node, vol.layout.mountpoint)
             elif vol.layout.kind == "pgdata":
-                seed.seed_postgres(host.container, vol.device, vol.layout.mountpoint)
+                seed.seed_postgres(host.container, att.node, vol.layout.mountpoint)
                 manifest["postgres"] = {
                     "instance": host.name,
                     "database": "pythonanywhere",

@@ -14,20 +14,26 @@ from typing import Protocol, runtime_checkable
 
 @runtime_checkable
 class HostHooks(Protocol):
+    """`hypervisor` is the instance type's (DescribeInstanceTypes `Hypervisor`: `nitro` or `xen`): it decides
+    the name the instance's OS gives an attached volume (NVMe on Nitro [UG-NVMe], the requested name with sd
+    renamed xvd on Xen [UG-DeviceNaming]; lab/hosts/volumes.py)."""
+
     def instance_started(self, instance_id: str, tags: dict[str, str]) -> None: ...
 
     def instance_stopped(self, instance_id: str, tags: dict[str, str]) -> None: ...
 
     def volume_attached(
-        self, volume_id: str, instance_id: str, tags: dict[str, str], device: str
+        self, volume_id: str, instance_id: str, tags: dict[str, str], device: str, hypervisor: str = "xen"
     ) -> None: ...
 
-    def volume_in_use(self, volume_id: str, instance_id: str, tags: dict[str, str], device: str) -> bool:
+    def volume_in_use(
+        self, volume_id: str, instance_id: str, tags: dict[str, str], device: str, hypervisor: str = "xen"
+    ) -> bool:
         """Polled while a detach is pending: True = still mounted, so the volume stays `detaching`."""
         ...
 
     def volume_detached(
-        self, volume_id: str, instance_id: str, tags: dict[str, str], device: str
+        self, volume_id: str, instance_id: str, tags: dict[str, str], device: str, hypervisor: str = "xen"
     ) -> None: ...
 
 
@@ -40,15 +46,21 @@ class NullHooks:
     def instance_stopped(self, instance_id: str, tags: dict[str, str]) -> None:
         return None
 
-    def volume_attached(self, volume_id: str, instance_id: str, tags: dict[str, str], device: str) -> None:
+    def volume_attached(
+        self, volume_id: str, instance_id: str, tags: dict[str, str], device: str, hypervisor: str = "xen"
+    ) -> None:
         return None
 
-    def volume_in_use(self, volume_id: str, instance_id: str, tags: dict[str, str], device: str) -> bool:
+    def volume_in_use(
+        self, volume_id: str, instance_id: str, tags: dict[str, str], device: str, hypervisor: str = "xen"
+    ) -> bool:
         from lab.awssim.state import STATE
 
         return volume_id in STATE.mounted
 
-    def volume_detached(self, volume_id: str, instance_id: str, tags: dict[str, str], device: str) -> None:
+    def volume_detached(
+        self, volume_id: str, instance_id: str, tags: dict[str, str], device: str, hypervisor: str = "xen"
+    ) -> None:
         return None
 
 

@@ -537,10 +537,13 @@ def _patch_ec2_responses() -> None:
             return result  # type: ignore[no-any-return]
         att.status = "attaching"
         tags = _instance_tags(att.instance)
+        kind = network.hypervisor(att.instance.instance_type)  # the guest's device naming follows it
 
         def apply() -> Callable[[], None]:
             att.status = "attached"
-            return lambda: STATE.hooks.volume_attached(volume.id, att.instance.id, tags, att.device)
+            return lambda: STATE.hooks.volume_attached(
+                volume.id, att.instance.id, tags, att.device, hypervisor=kind
+            )
 
         _schedule_or_run("volume", volume.id, STATE.delay("volume_attach"), apply)
         return result  # type: ignore[no-any-return]
@@ -572,15 +575,18 @@ def _patch_ec2_responses() -> None:
         att.status = "detaching"
         instance = att.instance
         device = att.device
+        kind = network.hypervisor(instance.instance_type)
 
         def ready() -> bool:
-            return force or not STATE.hooks.volume_in_use(volume.id, instance.id, tags, device)
+            return force or not STATE.hooks.volume_in_use(
+                volume.id, instance.id, tags, device, hypervisor=kind
+            )
 
         def apply() -> Callable[[], None] | None:
             if volume.attachment is not att:
                 return None
             backend.detach_volume(volume.id, instance.id, device)
-            return lambda: STATE.hooks.volume_detached(volume.id, instance.id, tags, device)
+            return lambda: STATE.hooks.volume_detached(volume.id, instance.id, tags, device, hypervisor=kind)
 
         _schedule_or_run("volume", volume.id, STATE.delay("volume_detach"), apply, ready)
         return result

@@ -61,17 +61,25 @@ class PodmanHooks:
         except Exception:
             log.exception("instance_stopped %s %s", instance_id, container)
 
-    def volume_attached(self, volume_id: str, instance_id: str, tags: dict[str, str], device: str) -> None:
+    def volume_attached(
+        self, volume_id: str, instance_id: str, tags: dict[str, str], device: str, hypervisor: str = "xen"
+    ) -> None:
+        """The volume appears in the container as the instance's OS would show it: /dev/nvme<N>n1 with its
+        by-id link on Nitro, the (sd -> xvd renamed) requested name on Xen (lab/hosts/volumes.py)."""
         container = _container(tags)
         if not container:
             return
         try:
-            loop = volumes.attach(volume_id, instance_id, container, device)
-            log.info("attached %s to %s at %s (%s)", volume_id, container, device, loop)
+            att = volumes.attach(volume_id, instance_id, container, device, hypervisor=hypervisor)
+            log.info(
+                "attached %s to %s at %s: %s %s", volume_id, container, device, att.node, " ".join(att.links)
+            )
         except Exception:
             log.exception("volume_attached %s %s %s", volume_id, container, device)
 
-    def volume_in_use(self, volume_id: str, instance_id: str, tags: dict[str, str], device: str) -> bool:
+    def volume_in_use(
+        self, volume_id: str, instance_id: str, tags: dict[str, str], device: str, hypervisor: str = "xen"
+    ) -> bool:
         container = _container(tags)
         if not container:
             return False
@@ -81,7 +89,9 @@ class PodmanHooks:
             log.exception("volume_in_use %s %s", volume_id, container)
             return True
 
-    def volume_detached(self, volume_id: str, instance_id: str, tags: dict[str, str], device: str) -> None:
+    def volume_detached(
+        self, volume_id: str, instance_id: str, tags: dict[str, str], device: str, hypervisor: str = "xen"
+    ) -> None:
         container = _container(tags)
         if not container:
             return

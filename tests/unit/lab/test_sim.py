@@ -129,7 +129,7 @@ def test_detach_of_a_mounted_volume_stays_detaching_until_unmounted() -> None:
 
     class Recorder(NullHooks):
         def volume_detached(
-            self, volume_id: str, instance_id: str, tags: dict[str, str], device: str
+            self, volume_id: str, instance_id: str, tags: dict[str, str], device: str, hypervisor: str = "xen"
         ) -> None:
             detached.append(volume_id)
 

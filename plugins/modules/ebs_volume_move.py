@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ansible.module_utils.clusterswap_ebs import Incoming, InstanceType, Target
+from ansible.module_utils.clusterswap_ebs import check as attachment_problems
 from ansible.module_utils.clusterswap_eip import (
     AwsCallError,
     Progress,
@@ -38,8 +40,18 @@ description:
     attached anywhere. O(force_detach) (C(Force=True)) exists only for an old server that is gone;
     it risks the filesystem.
   - It never attaches a volume that is attached elsewhere; a selected volume attached to an instance that
-    is neither the old nor the new one (or a device name on the new instance taken by another volume)
-    stops the run before any change.
+    is neither the old nor the new one stops the run before any change.
+  - B(Before anything is detached) it checks what AWS would refuse at the attach, after the detach, with the
+    volume stranded outside any server - a volume in another Availability Zone than its new instance
+    (C(InvalidVolume.ZoneMismatch)); a device name that is not valid for the new instance's virtualization
+    type, or already used on it (its root volume and every other mapping included; on Xen C(/dev/sdf) and
+    C(/dev/xvdf) are one device to the kernel); two volumes aimed at one device of one new instance; more
+    attachments than the new instance's type takes (Nitro - 28 volumes and network interfaces together;
+    dedicated limits - C(EbsInfo.MaximumEbsAttachments) volumes). Each problem says what to do; any of them
+    stops the run with nothing changed. This costs one C(DescribeInstanceTypes) for the new instances' types.
+  - O(preflight=true) runs only these checks (nothing changes, whatever check mode says) and returns the
+    problems in RV(problems) instead of failing, so that a pre-flight can list them with its own, before the
+    maintenance window.
   - Resumable. Before detaching, each volume is tagged C(clusterswap:move-from), C(clusterswap:move-to) and
     C(clusterswap:move-device); a rerun after a failure halfway finds volumes already on the new instance
     (left alone), still C(detaching) (waited for), or C(available) with those tags (attached). The
@@ -91,6 +103,17 @@ options:
     description: Seconds between two polls.
     type: float
     default: 2
+  preflight:
+    description:
+      - Only plan and check (nothing is changed); problems are returned in RV(problems) and do not fail the
+        module.
+    type: bool
+    default: false
+notes:
+  - Needs C(ec2:DescribeInstances), C(ec2:DescribeVolumes), C(ec2:DescribeInstanceTypes), C(ec2:CreateTags),
+    C(ec2:DeleteTags), C(ec2:DetachVolume), C(ec2:AttachVolume).
+  - The name given to C(AttachVolume) is not the name the instance's OS shows on Nitro (C(/dev/nvme*n1), in no
+    promised order); the host-side steps find volumes by volume ID (M(ebs_block_devices)).
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -107,6 +130,14 @@ EXAMPLES = r"""
       - old: old-logstorage-1
         new: new-logstorage-1
     detach_timeout: 600
+
+- name: "0.7 | Pre-flight | Would every volume attach on its new server? (zones, device names, capacity)"
+  ebs_volume_move:
+    moves:
+      - {old: old-storage-1, new: new-storage-1}
+    preflight: true
+  register: storage_checks
+  failed_when: storage_checks.problems | length > 0
 
 - name: "P.3 | EBS | Which volumes would move (plan only)"
   ebs_volume_move:
@@ -167,6 +198,15 @@ progress:
   returned: always
   type: list
   elements: str
+problems:
+  description: What stops the move, each with what to do (empty when nothing does).
+  returned: always
+  type: list
+  elements: str
+  sample:
+    - >-
+      vol-0123456789abcdef0 (home-1) /dev/xvdf: is in us-east-1b, new-storage-1 (i-0123456789abcdef0) in
+      us-east-1a; AWS attaches a volume only to an instance in its own Availability Zone ...
 """
 
 MOVE_SPEC: dict[str, Any] = {
@@ -181,6 +221,7 @@ ARGUMENT_SPEC: dict[str, Any] = {
     "detach_timeout": {"type": "int", "default": 300},
     "attach_timeout": {"type": "int", "default": 300},
     "poll_interval": {"type": "float", "default": 2},
+    "preflight": {"type": "bool", "default": False},
 }
 TAG_FROM = "clusterswap:move-from"
 TAG_TO = "clusterswap:move-to"
@@ -195,6 +236,11 @@ class Instance:
     name: str | None
     state: str
     root_device: str | None
+    zone: str | None = None
+    instance_type: str = ""
+    virtualization: str = "hvm"
+    mappings: dict[str, str] = field(default_factory=dict)  # device -> volume ID (BlockDeviceMappings)
+    interfaces: int = 0
 
 
 @dataclass(frozen=True)
@@ -207,6 +253,7 @@ class Volume:
     device: str | None = None
     attachment_state: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
+    zone: str | None = None
 
     @property
     def name(self) -> str | None:
@@ -251,17 +298,39 @@ def describe_instances(client: Any) -> list[Instance]:
         answer = call(client, "describe_instances", "instances", "DescribeInstances for", **kwargs)
         for reservation in answer.get("Reservations", []):
             for raw in reservation.get("Instances", []):
-                out.append(
-                    Instance(
-                        raw["InstanceId"],
-                        _tags(raw).get("Name"),
-                        raw.get("State", {}).get("Name", ""),
-                        raw.get("RootDeviceName"),
-                    )
-                )
+                out.append(instance_from_aws(raw))
         if not answer.get("NextToken"):
             return out
         kwargs["NextToken"] = answer["NextToken"]
+
+
+def instance_from_aws(raw: dict[str, Any]) -> Instance:
+    return Instance(
+        instance_id=raw["InstanceId"],
+        name=_tags(raw).get("Name"),
+        state=raw.get("State", {}).get("Name", ""),
+        root_device=raw.get("RootDeviceName"),
+        zone=(raw.get("Placement") or {}).get("AvailabilityZone"),
+        instance_type=raw.get("InstanceType", ""),
+        virtualization=raw.get("VirtualizationType") or "hvm",
+        mappings={
+            m["DeviceName"]: (m.get("Ebs") or {}).get("VolumeId", "")
+            for m in raw.get("BlockDeviceMappings", [])
+            if m.get("DeviceName")
+        },
+        interfaces=len(raw.get("NetworkInterfaces") or []),
+    )
+
+
+def describe_instance_types(client: Any, names: list[str]) -> dict[str, InstanceType]:
+    """Hypervisor and EBS limits of these types: one DescribeInstanceTypes (DescribeInstances' own
+    `Hypervisor` says xen for Nitro instances too)."""
+    if not names:
+        return {}
+    answer = call(
+        client, "describe_instance_types", ", ".join(names), "DescribeInstanceTypes for", InstanceTypes=names
+    )
+    return {t["InstanceType"]: InstanceType.from_aws(t) for t in answer.get("InstanceTypes", [])}
 
 
 def _volume_from_aws(raw: dict[str, Any]) -> Volume:
@@ -273,6 +342,7 @@ def _volume_from_aws(raw: dict[str, Any]) -> Volume:
         device=att.get("Device"),
         attachment_state=att.get("State"),
         tags=_tags(raw),
+        zone=raw.get("AvailabilityZone"),
     )
 
 
@@ -360,23 +430,61 @@ def missing(move: dict[str, Any], steps: list[Step]) -> list[str]:
     return problems
 
 
-def device_conflicts(steps: list[Step], volumes: dict[str, Volume]) -> list[str]:
-    """A device name on a new instance already taken by a volume that is not the one moving there."""
-    problems = []
-    for step in steps:
-        if step.action not in ("move", "wait_detach", "attach"):
-            continue
-        for vol in volumes.values():
-            if vol.instance_id == step.new_id and vol.device == step.device:
-                problems.append(
-                    f"{step.label}: {step.move['new']} already has {vol.volume_id} at {step.device}; "
-                    "refusing to attach a second volume there"
-                )
-    return problems
+INCOMING = ("move", "wait_detach", "attach")
+
+
+def attach_checks(
+    steps: list[Step], instances: list[Instance], volumes: dict[str, Volume], types: dict[str, InstanceType]
+) -> list[str]:
+    """What AWS would refuse when attaching the incoming volumes to their new instances (zones, device names,
+    capacity: module_utils/clusterswap_ebs.py), checked before anything is detached."""
+    incoming = [s for s in steps if s.action in INCOMING]
+    by_id = {i.instance_id: i for i in instances}
+    targets = {}
+    for new_id in {s.new_id for s in incoming}:
+        inst = by_id[new_id]
+        mappings = dict(inst.mappings)
+        mappings.update(
+            {v.device: v.volume_id for v in volumes.values() if v.instance_id == new_id and v.device}
+        )
+        targets[new_id] = Target(
+            instance_id=new_id,
+            name=inst.name or new_id,
+            zone=inst.zone,
+            instance_type=inst.instance_type,
+            virtualization=inst.virtualization,
+            root_device=inst.root_device,
+            mappings=mappings,
+            interfaces=inst.interfaces,
+        )
+    return attachment_problems(
+        [
+            Incoming(
+                volume_id=s.volume.volume_id,
+                label=s.volume.volume_id + (f" ({s.volume.name})" if s.volume.name else ""),
+                device=s.device,
+                zone=s.volume.zone,
+                target_id=s.new_id,
+                move=f"{s.move['old']} -> {s.move['new']}",
+            )
+            for s in incoming
+        ],
+        targets,
+        types,
+    )
+
+
+def target_types(moves: list[dict[str, Any]], instances: list[Instance]) -> list[str]:
+    """The instance types of the new instances (their hypervisor decides device names and limits)."""
+    found = (resolve(m["new"], instances)[0] for m in moves)
+    return sorted({i.instance_type for i in found if i is not None and i.instance_type})
 
 
 def plan(
-    moves: list[dict[str, Any]], instances: list[Instance], volumes: dict[str, Volume]
+    moves: list[dict[str, Any]],
+    instances: list[Instance],
+    volumes: dict[str, Volume],
+    types: dict[str, InstanceType] | None = None,
 ) -> tuple[list[Step], list[str]]:
     steps: list[Step] = []
     problems: list[str] = []
@@ -400,7 +508,7 @@ def plan(
                 problems.append(problem)
         problems += missing(move, mine)
         steps += mine
-    problems += device_conflicts(steps, volumes)
+    problems += attach_checks(steps, instances, volumes, types or {})
     ids = [s.volume.volume_id for s in steps]
     problems += [f"{v}: selected by more than one move" for v in sorted({v for v in ids if ids.count(v) > 1})]
     return steps, problems
@@ -549,6 +657,7 @@ def fail(module: AnsibleAWSModule, problems: list[str], steps: list[Step]) -> No
         problems=problems,
         changed=False,
         volumes=entries(steps, None, check_mode=True),
+        progress=[],
     )
 
 
@@ -563,14 +672,21 @@ def permission_problem(client: Any, steps: list[Step]) -> str | None:
 def run(module: AnsibleAWSModule) -> None:
     p = module.params
     client = ec2_client(module)
-    steps, problems = plan(p["moves"], describe_instances(client), describe_volumes(client))
+    instances = describe_instances(client)
+    volumes = describe_volumes(client)
+    types = describe_instance_types(client, target_types(p["moves"], instances))
+    steps, problems = plan(p["moves"], instances, volumes, types)
     problem = None if problems else permission_problem(client, steps)
-    if problems or problem:
-        fail(module, [*problems, *([problem] if problem else [])], steps)
+    problems = [*problems, *([problem] if problem else [])]
     todo = [s for s in steps if s.action != "none"]
+    if p["preflight"]:
+        after = entries(steps, None, check_mode=True)
+        module.exit_json(changed=False, volumes=after, progress=[], problems=problems)
+    if problems:
+        fail(module, problems, steps)
     if module.check_mode:
         after = entries(steps, None, check_mode=True)
-        module.exit_json(changed=bool(todo), volumes=after, progress=[], diff=diff(steps, after))
+        module.exit_json(changed=bool(todo), volumes=after, progress=[], problems=[], diff=diff(steps, after))
 
     progress = Progress(module.log)
     CHANGING["started"] = bool(todo)
@@ -586,7 +702,13 @@ def run(module: AnsibleAWSModule) -> None:
     untag_moved(client, [s for s in attaching if s not in late])
     final = {**{s.volume.volume_id: s.volume for s in steps}, **describe_volumes(client)}
     after = entries(steps, final, check_mode=False)
-    result = {"changed": bool(todo), "volumes": after, "progress": progress.lines, "diff": diff(steps, after)}
+    result = {
+        "changed": bool(todo),
+        "volumes": after,
+        "progress": progress.lines,
+        "problems": [],
+        "diff": diff(steps, after),
+    }
     errors = []
     if stuck:
         errors.append(stuck_message(stuck, p["detach_timeout"]))

@@ -154,3 +154,96 @@ def test_waits_while_slow_and_reports_progress(make_lab, run_module) -> None:
     assert any(line.startswith("detached: 2/2 done") for line in result["progress"])
     assert any(line.startswith("attached: 2/2 done") for line in result["progress"])
     assert where(lab, "home-2") == ("new-storage-1", "/dev/xvdg", "in-use")
+
+
+# --------------------------------------------------------------------------- checked before any detach
+
+
+def launch(lab: Any, name: str, itype: str = "m5.large", zone: str = "us-east-1a") -> str:
+    """A new server named `name` (in the lab's VPC; the subnet decides the zone)."""
+    subnets = lab.ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [lab.world["vpc_id"]]}])[
+        "Subnets"
+    ]
+    subnet = next(s["SubnetId"] for s in subnets if s["AvailabilityZone"] == zone)
+    inst = lab.ec2.run_instances(
+        ImageId="ami-12c6146b",
+        InstanceType=itype,
+        MinCount=1,
+        MaxCount=1,
+        SubnetId=subnet,
+        TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": name}]}],
+    )["Instances"][0]["InstanceId"]
+    lab.world["instances"][name] = inst
+    return str(inst)
+
+
+def assert_nothing_moved(lab: Any) -> None:
+    assert where(lab, "home-1") == ("old-storage-1", "/dev/xvdf", "in-use")
+    assert where(lab, "home-2") == ("old-storage-1", "/dev/xvdg", "in-use")
+
+
+def test_a_volume_in_another_zone_stops_the_move_before_any_detach(lab, run_module, api_calls) -> None:
+    new = launch(lab, "new-storage-b", zone="us-east-1b")
+    moves = [{"old": "old-storage-1", "new": "new-storage-b", "devices": ["/dev/xvdf"]}]
+    pre = run_module(MODULE, {"moves": moves, "preflight": True})
+    assert not pre.failed and not pre.changed, pre.msg
+    vol = lab.world["volumes"]["home-1"]
+    assert pre["problems"] == [
+        f"{vol} (home-1) /dev/xvdf: is in us-east-1a, new-storage-b ({new}) in us-east-1b; AWS attaches a "
+        "volume only to an instance in its own Availability Zone (InvalidVolume.ZoneMismatch), so after the "
+        "detach it would be stranded, attached nowhere: start the new server in us-east-1a, or the day "
+        "before snapshot the volume and create it from the snapshot in us-east-1b (then move that one)"
+    ]
+    api_calls.reset()
+    real = run_module(MODULE, {"moves": moves, "poll_interval": 0})
+    assert real.failed and not real.changed and real.msg.startswith("Nothing was changed.")
+    assert "InvalidVolume.ZoneMismatch" in real.msg
+    assert api_calls.calls["DetachVolume"] == 0 and api_calls.calls["CreateTags"] == 0
+    assert_nothing_moved(lab)
+
+
+def test_a_full_new_server_stops_the_move_before_any_detach(lab, run_module, api_calls) -> None:
+    """new-storage-1 (m5.large, Nitro): 1 interface + 26 volumes (root included) = 27 attachments; 2 more
+    are 29, past the 28 a Nitro instance takes [UG-VolumeLimits]."""
+    new = lab.instance("new-storage-1")
+    for c in "hijklmnopqrstuvwxyz":
+        blank = lab.ec2.create_volume(AvailabilityZone="us-east-1a", Size=1)["VolumeId"]
+        lab.ec2.attach_volume(VolumeId=blank, InstanceId=new, Device=f"/dev/xvd{c}")
+    for c in "abcdef":
+        blank = lab.ec2.create_volume(AvailabilityZone="us-east-1a", Size=1)["VolumeId"]
+        lab.ec2.attach_volume(VolumeId=blank, InstanceId=new, Device=f"/dev/xvdb{c}")
+    lab.lab.tick()
+    api_calls.reset()
+    result = run_module(MODULE, {"moves": [STORAGE], "poll_interval": 0})
+    assert result.failed and not result.changed
+    assert (
+        f"new-storage-1 ({new}) (m5.large, Nitro): 1 network interface(s) + 26 volume(s) attached now + 2 to "
+        "attach = 29 attachments, more than the 28 a Nitro instance takes" in result.msg
+    ), result.msg
+    assert api_calls.calls["DetachVolume"] == 0 and api_calls.calls["DescribeInstanceTypes"] == 1
+    assert_nothing_moved(lab)
+
+
+def test_two_volumes_aimed_at_one_device_of_one_server_stop_the_move(lab, run_module, api_calls) -> None:
+    moves = [
+        {"old": "old-storage-1", "new": "new-storage-1", "devices": ["/dev/xvdf"]},
+        {"old": "old-storage-2", "new": "new-storage-1", "devices": ["/dev/xvdf"]},
+    ]
+    pre = run_module(MODULE, {"moves": moves, "preflight": True})
+    assert not pre.failed and len(pre["problems"]) == 1, pre["problems"]
+    assert "would all go to new-storage-1" in pre["problems"][0] and "at /dev/xvdf" in pre["problems"][0]
+    api_calls.reset()
+    real = run_module(MODULE, {"moves": moves})
+    assert real.failed and not real.changed and api_calls.calls["DetachVolume"] == 0
+    assert_nothing_moved(lab)
+    assert where(lab, "home-3") == ("old-storage-2", "/dev/xvdf", "in-use")
+
+
+def test_preflight_of_a_sound_plan_has_no_problem_and_changes_nothing(lab, run_module, api_calls) -> None:
+    api_calls.reset()
+    pre = run_module(MODULE, {"moves": ALL, "preflight": True})
+    assert not pre.failed and not pre.changed and pre["problems"] == [], pre["problems"]
+    assert {v["action"] for v in pre["volumes"]} == {"would_move"}
+    mutating = {op for op in api_calls.calls if not op.startswith("Describe")}
+    assert mutating == {"DetachVolume"} and api_calls.calls["DetachVolume"] == 1, "only the DryRun"
+    assert_nothing_moved(lab)

@@ -1,6 +1,7 @@
 #!/usr/bin/python
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Move RDS DB instances that are outside any VPC (EC2-Classic) into a VPC's DB subnet group."""
+"""Move RDS DB instances into a VPC's DB subnet group: from outside any VPC (EC2-Classic), or from another
+VPC's subnet group (the form of the migration day an account can still have)."""
 
 from __future__ import annotations
 
@@ -21,13 +22,15 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 DOCUMENTATION = r"""
 ---
 module: rds_move_to_vpc
-short_description: Move RDS DB instances from outside any VPC into a VPC's DB subnet group
+short_description: Move RDS DB instances into a VPC's DB subnet group (from outside any VPC or another VPC)
 version_added: 0.1.0
 description:
-  - Moves each listed RDS DB instance that is outside any VPC (EC2-Classic) into the VPC of
-    O(db_subnet_group_name) with C(ModifyDBInstance(DBSubnetGroupName=..., ApplyImmediately=true)),
-    waits until it is C(available) in that subnet group, and returns its endpoint, subnet group, VPC,
-    security groups, status and how long it took.
+  - Moves each listed RDS DB instance into O(db_subnet_group_name) with
+    C(ModifyDBInstance(DBSubnetGroupName=..., ApplyImmediately=true)), waits until it is C(available) in that
+    subnet group, and returns its endpoint, subnet group, VPC, security groups, status and how long it took.
+    A DB outside any VPC (EC2-Classic, retired on 15 August 2022) moves into the group's VPC; a DB in a subnet
+    group of another VPC moves to the group's VPC ("You can use this parameter to move your DB instance to a
+    different VPC", API reference, ModifyDBInstance).
   - M(amazon.aws.rds_instance) cannot do this, it fails with C(KeyError 'DBSubnetGroup') on a DB that is in
     no subnet group.
   - B(The move is an outage of the DB of several minutes) (5-10 minutes measured on test servers). The
@@ -37,22 +40,33 @@ description:
     pending that way is applied now by this module.
   - Everything is checked before anything changes, for every listed DB; if any check fails B(nothing) is
     modified and the module fails naming each DB, AWS's error code and what to do. The checks mirror AWS's
-    own refusals (RDS has no C(DryRun)) - unknown DB or subnet group (C(DBInstanceNotFound),
-    C(DBSubnetGroupNotFoundFault)); a Multi-AZ DB outside a VPC (C(InvalidParameterCombination), make it
-    Single-AZ first); a DB with read replicas (not supported by AWS); a DB that is not C(available)
-    (C(InvalidDBInstanceState)); a DB already in another subnet group of the same VPC
-    (C(InvalidVPCNetworkStateFault)); a security group of another VPC (C(InvalidParameterCombination)).
-    A DB already in a subnet group of B(another) VPC is refused by this module, which only moves DBs from
-    outside any VPC into one.
+    own refusals and the RDS User Guide's conditions (RDS has no C(DryRun)) - unknown DB or subnet group
+    (C(DBInstanceNotFound), C(DBSubnetGroupNotFoundFault)); a subnet group with subnets in fewer than two
+    Availability Zones, or none in the DB's zone ("The subnet group in the target VPC doesn't have subnets in
+    the DB instance's Availability Zone"), or not in O(vpc_id); a Multi-AZ DB (make it Single-AZ first); a DB
+    with read replicas, or one that is a read replica (delete or promote them first); a DB that is not
+    C(available) (C(InvalidDBInstanceState)), or is in a failure status; a DB already in another subnet group
+    of the same VPC (C(InvalidVPCNetworkStateFault)); a security group of another VPC
+    (C(InvalidParameterCombination)); and, for a DB outside any VPC, a previous-generation DB instance class
+    ("choose a db.m3 or db.r3 DB instance class") and a custom option group ("Option groups are
+    platform-specific") (RDS User Guide, "Moving a DB instance not in a VPC into a VPC" and "Updating the VPC
+    for a DB instance").
   - A DB already in the subnet group and C(available) is left alone (with O(vpc_security_group_ids) given,
     its VPC security groups are set to them if they differ, which causes no outage).
-  - A DB that is C(modifying) or C(moving-to-vpc) (for example a move started by a run that died) is waited
-    for, not modified again; if it is then still outside the VPC it is moved.
+  - A DB that is C(modifying), C(moving-to-vpc) or C(converting-to-vpc) (for example a move started by a run
+    that died) is waited for, not modified again; if it is then still outside the subnet group it is moved.
+  - B(A move that ends in a failure status fails the run at the next poll), naming the status and the way
+    forward from the RDS User Guide's DB instance status table (C(failed), C(incompatible-network),
+    C(incompatible-option-group), C(incompatible-parameters), C(incompatible-restore),
+    C(inaccessible-encryption-credentials), C(insufficient-capacity), C(restore-error), C(storage-full)),
+    instead of waiting out O(wait_timeout).
   - Several DBs are moved together - every C(ModifyDBInstance) is issued first, then all are waited for with
     one C(DescribeDBInstances) per poll - so their outages overlap instead of adding up.
   - Waits are bounded (O(wait_timeout)) and log progress; throttling is retried with jittered backoff.
   - Check mode tells what would be moved or waited for and changes nothing. With C(--diff) each DB's
     subnet group, VPC, VPC security groups and status before and after are shown.
+  - O(preflight=true) runs only the checks (nothing changes) and returns the problems in RV(problems) instead
+    of failing, so that a pre-flight can list them with its own, before the maintenance window.
 author:
   - clusterswap
 options:
@@ -97,12 +111,22 @@ options:
       - Seconds between two polls while waiting.
     type: float
     default: 15
+  vpc_id:
+    description:
+      - The VPC the subnet group must be in (for example the new cluster's); a subnet group of another VPC
+        stops the run before any change.
+    type: str
+  preflight:
+    description:
+      - Only check (nothing is changed); problems are returned in RV(problems) and do not fail the module.
+    type: bool
+    default: false
 notes:
   - Take a snapshot of the DB before the move (AWS recommends it).
-  - Option groups are platform specific; a DB with a custom option group may need the default VPC option
-    group first (RDS User Guide, "Moving a DB instance not in a VPC into a VPC").
-  - A DB in C(moving-to-vpc) or C(modifying) is never sent another C(ModifyDBInstance) (AWS would answer
-    C(InvalidDBInstanceState)).
+  - Option groups are platform specific; a DB outside any VPC with a custom option group needs the default
+    VPC option group first (RDS User Guide, "Moving a DB instance not in a VPC into a VPC").
+  - A DB in C(moving-to-vpc), C(converting-to-vpc) or C(modifying) is never sent another C(ModifyDBInstance)
+    (AWS would answer C(InvalidDBInstanceState)).
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -116,6 +140,20 @@ EXAMPLES = r"""
     db_subnet_group_name: clusterswap-vpc
     vpc_security_group_ids: [sg-0123456789abcdef0]
   register: mysql_moved
+
+- name: "V.3 | RDS | Move mysql-1 from the old VPC's subnet group into the new VPC's"
+  rds_move_to_vpc:
+    db_instance_identifier: mysql-1
+    db_subnet_group_name: clusterswap-new-vpc
+    vpc_id: vpc-0fedcba9876543210
+
+- name: "0.8 | Pre-flight | Could RDS move mysql-1? (class, option group, replicas, Multi-AZ, zones)"
+  rds_move_to_vpc:
+    db_instance_identifier: mysql-1
+    db_subnet_group_name: clusterswap-new-vpc
+    preflight: true
+  register: rds_checks
+  failed_when: rds_checks.problems | length > 0
 
 - name: "V.3 | RDS | Move every MySQL DB together (outages overlap)"
   rds_move_to_vpc:
@@ -144,7 +182,7 @@ db_instances:
         - What this run did. C(moved) (the move was issued), C(resumed) (it was already moving; waited for
           it), C(security_groups) (already in the subnet group; VPC security groups set),
           C(none) (already there), C(would_move), C(would_wait), C(would_set_security_groups) (check mode),
-          C(in_progress) (O(wait=false), still moving), C(failed).
+          C(in_progress) (O(wait=false), still moving), C(failed) (refused, or ended in a failure status).
       type: str
       sample: moved
     status:
@@ -221,6 +259,16 @@ progress:
   type: list
   elements: str
   sample: ["RDS moves into the VPC: 0/1 done after 0.0s", "RDS moves into the VPC: 1/1 done after 431.2s"]
+problems:
+  description: What stops the move, each with what to do (empty when nothing does).
+  returned: always
+  type: list
+  elements: str
+failure_status:
+  description: The failure status a DB ended in, by DB (when one did).
+  returned: when a DB ended in a failure status
+  type: dict
+  sample: {"mysql-1": "incompatible-network"}
 """
 
 ARGUMENT_SPEC: dict[str, Any] = {
@@ -231,11 +279,55 @@ ARGUMENT_SPEC: dict[str, Any] = {
     "wait": {"type": "bool", "default": True},
     "wait_timeout": {"type": "int", "default": 1200},
     "poll_interval": {"type": "float", "default": 15},
+    "vpc_id": {"type": "str"},
+    "preflight": {"type": "bool", "default": False},
 }
 
-#: Statuses of a DB with a change in flight: waited for, never modified again.
-BUSY = ("modifying", "moving-to-vpc")
+#: Statuses of a DB with a change in flight: waited for, never modified again ("moving-to-vpc: The DB instance
+#: is being moved to a new Amazon Virtual Private Cloud"; "converting-to-vpc: … being converted from a DB
+#: instance that is not in an Amazon VPC to a DB instance that is in an Amazon VPC" [RDS-UG-status]).
+BUSY = ("modifying", "moving-to-vpc", "converting-to-vpc")
 HEARTBEAT = 60.0
+#: The failure statuses of the RDS User Guide's DB instance status table [RDS-UG-status], with its way
+#: forward. A DB in one of them does not become available by waiting.
+FAILURE_STATUSES: dict[str, str] = {
+    "failed": (
+        "RDS can't recover it: restore it to its latest restorable time (point-in-time restore) and point "
+        "the cluster at the restored DB"
+    ),
+    "incompatible-network": (
+        "RDS can't finish because of the state of the VPC (for example no free IP address in a subnet of the "
+        "group): free addresses or add subnets to the DB subnet group, then start or reboot the DB (RDS User "
+        "Guide, Troubleshooting incompatible-network state)"
+    ),
+    "incompatible-option-group": (
+        "an option group change could not be applied nor rolled back: see the DB's Recent Events, fix the "
+        "option group"
+    ),
+    "incompatible-parameters": (
+        "the DB parameter group's parameters are not compatible with the DB: revert them or make them "
+        "compatible (the DB's Recent Events name them), then reboot"
+    ),
+    "incompatible-restore": (
+        "RDS can't do a point-in-time restore (temp tables, MyISAM or Aria tables): restore from a snapshot"
+    ),
+    "inaccessible-encryption-credentials": (
+        "the KMS key that encrypts the DB can't be accessed: re-enable the key or restore its grants"
+    ),
+    "inaccessible-encryption-credentials-recoverable": (
+        "the KMS key that encrypts the DB can't be accessed: re-enable the key or restore its grants, then "
+        "start the DB"
+    ),
+    "insufficient-capacity": (
+        "there is not enough capacity for the DB class in its zone: wait and retry, or use another DB "
+        "instance class or Availability Zone"
+    ),
+    "restore-error": "the DB failed to restore to a point in time or from a snapshot: restore again",
+    "storage-full": "the DB has used all its storage: scale it up (modify-db-instance --allocated-storage)",
+}
+#: "Previous generation DB instance classes might not be supported on the VPC platform … choose a db.m3 or
+#: db.r3 DB instance class" [RDS-UG-NonVPC2VPC].
+PREVIOUS_GENERATION = ("db.m1.", "db.m2.", "db.t1.", "db.cr1.")
 
 
 @dataclass(frozen=True)
@@ -253,6 +345,9 @@ class Db:
     port: int | None
     availability_zone: str | None
     pending_subnet_group: str | None
+    db_class: str = ""
+    option_groups: tuple[str, ...] = ()
+    replica_of: str | None = None
 
     @classmethod
     def from_aws(cls, raw: dict[str, Any]) -> Db:
@@ -270,6 +365,9 @@ class Db:
             port=endpoint.get("Port"),
             availability_zone=raw.get("AvailabilityZone"),
             pending_subnet_group=(raw.get("PendingModifiedValues") or {}).get("DBSubnetGroupName"),
+            db_class=raw.get("DBInstanceClass", ""),
+            option_groups=tuple(g["OptionGroupName"] for g in raw.get("OptionGroupMemberships") or []),
+            replica_of=raw.get("ReadReplicaSourceDBInstanceIdentifier"),
         )
 
     def state(self) -> dict[str, Any]:
@@ -373,9 +471,64 @@ def security_group_problems(module: AnsibleAWSModule, groups: list[str], target:
 # --------------------------------------------------------------------------- deciding
 
 
+def failure_problem(db: Db) -> str:
+    """A DB in a failure status: what the status means and what to do [RDS-UG-status]."""
+    return (
+        f"{db.identifier}: is {db.status}, a failure status; waiting will not make it available: "
+        f"{FAILURE_STATUSES[db.status]}"
+    )
+
+
+def move_problems(db: Db, target: Target) -> list[str]:
+    """What stops RDS from moving an available DB into the target subnet group, each with what to do:
+    RDS-UG-VPC2VPC ("You can't change the VPC for a DB instance if …") and, from outside any VPC,
+    RDS-UG-NonVPC2VPC."""
+    name = db.identifier
+    problems = []
+    if db.multi_az:
+        problems.append(
+            f"{name}: is Multi-AZ; AWS does not move a Multi-AZ DB to another VPC or into one "
+            "(InvalidParameterCombination): make it Single-AZ first (aws rds modify-db-instance "
+            f"--db-instance-identifier {name} --no-multi-az --apply-immediately), move it, then make it "
+            "Multi-AZ again"
+        )
+    if db.replicas:
+        problems.append(
+            f"{name}: has read replicas ({', '.join(db.replicas)}); AWS does not move a DB with read "
+            "replicas to another VPC or into one: delete them first and recreate them after the move"
+        )
+    if db.replica_of:
+        problems.append(
+            f"{name}: is a read replica of {db.replica_of}; AWS does not move a read replica: promote it to "
+            "a standalone DB first (aws rds promote-read-replica), or move its source and recreate it"
+        )
+    if db.availability_zone and target.zones and db.availability_zone not in target.zones:
+        problems.append(
+            f"{name}: is in {db.availability_zone}, and subnet group {target.name} has no subnet there (only "
+            f"{', '.join(target.zones)}); AWS does not move a DB into a subnet group without a subnet in its "
+            f"Availability Zone: add a subnet in {db.availability_zone} to {target.name} first"
+        )
+    if db.vpc_id is None:  # outside any VPC: the platform changes
+        if db.db_class.startswith(PREVIOUS_GENERATION):
+            problems.append(
+                f"{name}: is a {db.db_class}, a previous-generation class that may not be supported in a "
+                "VPC: modify it to a current class first (the RDS User Guide says db.m3 or db.r3, then scale "
+                "up after the move)"
+            )
+        custom = [g for g in db.option_groups if not g.startswith("default:")]
+        if custom:
+            problems.append(
+                f"{name}: uses the custom option group {', '.join(custom)}; option groups are "
+                "platform-specific: assign the default VPC option group (or one used in the target VPC) first"
+            )
+    return problems
+
+
 def classify_one(db: Db, target: Target, groups: list[str] | None, plan: Plan) -> None:
     name = db.identifier
-    if db.subnet_group == target.name:
+    if db.status in FAILURE_STATUSES:
+        plan.problems.append(failure_problem(db))
+    elif db.subnet_group == target.name:
         if db.status in BUSY:
             plan.to_wait.append(name)
         elif groups is not None and set(groups) != set(db.security_groups):
@@ -388,19 +541,11 @@ def classify_one(db: Db, target: Target, groups: list[str] | None, plan: Plan) -
                 plan.to_set_groups.append(name)
         else:
             plan.done.append(name)
-    elif db.vpc_id == target.vpc_id:
+    elif db.vpc_id and db.vpc_id == target.vpc_id:
         plan.problems.append(
             f"{name}: already in subnet group {db.subnet_group} of the same VPC {target.vpc_id}; "
             "AWS refuses (InvalidVPCNetworkStateFault: The specified DB subnet group and DB instance are in "
-            "the same VPC): "
-            "nothing to move, or use that subnet group"
-        )
-    elif db.vpc_id:
-        plan.problems.append(
-            f"{name}: in subnet group {db.subnet_group} of another VPC {db.vpc_id}, not outside any VPC; "
-            f"this module only moves DBs from outside any VPC into one (target {target.name} in "
-            f"{target.vpc_id}): "
-            "check db_subnet_group_name, or move it between VPCs deliberately with its own plan"
+            "the same VPC): nothing to move, or use that subnet group"
         )
     elif db.status in BUSY:
         plan.to_wait.append(name)  # a move that a run which died started, or another change: wait, then see
@@ -409,20 +554,11 @@ def classify_one(db: Db, target: Target, groups: list[str] | None, plan: Plan) -
             f"{name}: is {db.status}; AWS moves only an available DB (InvalidDBInstanceState: Database "
             "instance is not in available state): start it or wait until it is available, then rerun"
         )
-    elif db.multi_az:
-        plan.problems.append(
-            f"{name}: is Multi-AZ; AWS does not move a Multi-AZ DB from outside a VPC into one "
-            "(InvalidParameterCombination): make it Single-AZ first (aws rds modify-db-instance "
-            f"--db-instance-identifier {name} --no-multi-az --apply-immediately), move it, then make it "
-            "Multi-AZ again"
-        )
-    elif db.replicas:
-        plan.problems.append(
-            f"{name}: has read replicas ({', '.join(db.replicas)}); AWS does not move a DB with read "
-            "replicas from outside a VPC into one: delete them first and recreate them after the move"
-        )
     else:
-        plan.to_move.append(name)
+        problems = move_problems(db, target)
+        plan.problems += problems
+        if not problems:
+            plan.to_move.append(name)
 
 
 def classify(
@@ -459,8 +595,17 @@ def modify(rds: Any, name: str, subnet_group: str | None, groups: list[str] | No
     call(rds, "modify_db_instance", name, "ModifyDBInstance", **kwargs)
 
 
+class FailureStatus(Exception):
+    """A DB ended in a failure status while it was waited for."""
+
+    def __init__(self, dbs: dict[str, Db]) -> None:
+        super().__init__(", ".join(f"{n} ({db.status})" for n, db in dbs.items()))
+        self.dbs = dbs
+
+
 class Waiter:
-    """Waits for DBs with one DescribeDBInstances per poll, within one deadline for the whole run."""
+    """Waits for DBs with one DescribeDBInstances per poll, within one deadline for the whole run; a DB found
+    in a failure status ends the wait at that poll (FailureStatus)."""
 
     def __init__(self, module: AnsibleAWSModule, rds: Any, progress: Progress, start: float) -> None:
         self.module = module
@@ -475,6 +620,11 @@ class Waiter:
 
         def pending() -> list[str]:
             self.last.update(describe_dbs(self.rds, names))
+            failed = {
+                n: self.last[n] for n in names if n in self.last and self.last[n].status in FAILURE_STATUSES
+            }
+            if failed:
+                raise FailureStatus(failed)
             still = [n for n in names if n not in self.last or not done(self.last[n])]
             now = time.monotonic()
             for n in names:
@@ -559,29 +709,35 @@ def identifiers_of(module: AnsibleAWSModule) -> list[str]:
     return names
 
 
-def preflight(module: AnsibleAWSModule, rds: Any, names: list[str]) -> tuple[Target, dict[str, Db], Plan]:
+def check(module: AnsibleAWSModule, rds: Any, names: list[str]) -> tuple[Target | None, dict[str, Db], Plan]:
+    """Every check, before anything changes: the target subnet group, each DB, the security groups."""
     p = module.params
     try:
         target = describe_target(rds, p["db_subnet_group_name"])
     except AwsCallError as exc:
-        fail(
-            module,
-            [
-                f"{exc}: create the DB subnet group in the target VPC (subnets in at least two "
-                "Availability Zones) or fix db_subnet_group_name"
-            ],
+        where = f" in {p['vpc_id']}" if p["vpc_id"] else " in the target VPC"
+        plan = Plan(
+            problems=[
+                f"{exc}: create the DB subnet group{where} (subnets in at least two Availability Zones, one "
+                "in each DB's zone) or fix db_subnet_group_name"
+            ]
         )
+        return None, {}, plan
     groups = p["vpc_security_group_ids"]
     dbs = describe_dbs(rds, names)
     plan = classify(names, dbs, target, groups, module.region)
     plan.problems += security_group_problems(module, groups or [], target)
+    if p["vpc_id"] and target.vpc_id != p["vpc_id"]:
+        plan.problems.append(
+            f"subnet group {target.name}: is in {target.vpc_id}, not in {p['vpc_id']} (vpc_id): the DBs "
+            f"would move to the wrong VPC: use a subnet group of {p['vpc_id']} (db_subnet_group_name) or fix "
+            "vpc_id"
+        )
     if len(target.zones) < 2:
         plan.problems.append(
             f"subnet group {target.name}: has subnets in {len(target.zones)} Availability Zone(s); RDS needs "
             "at least two (DBSubnetGroupDoesNotCoverEnoughAZs): add a subnet in another zone"
         )
-    if plan.problems:
-        fail(module, plan.problems, target=target.to_result())
     return target, dbs, plan
 
 
@@ -636,7 +792,19 @@ def run(module: AnsibleAWSModule) -> None:
     rds = module.client("rds", retry_decorator=RETRY_DECORATOR)
     progress = Progress(module.log)
     groups = p["vpc_security_group_ids"]
-    target, before, plan = preflight(module, rds, names)
+    found, before, plan = check(module, rds, names)
+    if p["preflight"]:
+        module.exit_json(
+            changed=False,
+            problems=plan.problems,
+            db_instances=[before[n].to_result("none") for n in names if n in before],
+            target=found.to_result() if found else None,
+            progress=[],
+            elapsed_seconds=round(time.monotonic() - start, 1),
+        )
+    if plan.problems or found is None:
+        fail(module, plan.problems, **({"target": found.to_result()} if found else {}))
+    target: Target = found
     changed = bool(plan.to_move or plan.to_wait or plan.to_set_groups)
 
     if module.check_mode:
@@ -647,6 +815,7 @@ def run(module: AnsibleAWSModule) -> None:
             target=target.to_result(),
             progress=[],
             elapsed_seconds=round(time.monotonic() - start, 1),
+            problems=[],
             diff=diff(before, entries),
             **single(entries),
         )
@@ -654,29 +823,36 @@ def run(module: AnsibleAWSModule) -> None:
     waiter = Waiter(module, rds, progress, start)
     resumed: list[str] = []
     still: list[str] = []
-    if plan.to_wait and p["wait"]:
-        # a change already in flight: wait for it, then move what is still outside the VPC
-        still = waiter.wait(plan.to_wait, "RDS changes already in flight", settled)
-        if not still:
-            fresh = describe_dbs(rds, plan.to_wait)
-            again = classify(plan.to_wait, fresh, target, groups, module.region)
-            if again.problems:
-                fail(module, again.problems, target=target.to_result())
-            resumed = again.done
-            plan.to_move += again.to_move
-            plan.to_set_groups += again.to_set_groups
-    issued, error = ({}, None) if still else issue(rds, plan, target, groups)
-
-    if p["wait"] and not still:
-        pending_names = list(issued) + resumed
-        if pending_names:
-            still = waiter.wait(pending_names, "RDS moves into the VPC", moved_into(target))
+    issued: dict[str, float] = {}
+    error: Any = None
+    failure: FailureStatus | None = None
+    try:
+        if plan.to_wait and p["wait"]:
+            # a change already in flight: wait for it, then move what is still outside the subnet group
+            still = waiter.wait(plan.to_wait, "RDS changes already in flight", settled)
+            if not still:
+                fresh = describe_dbs(rds, plan.to_wait)
+                again = classify(plan.to_wait, fresh, target, groups, module.region)
+                if again.problems:
+                    fail(module, again.problems, target=target.to_result())
+                resumed = again.done
+                plan.to_move += again.to_move
+                plan.to_set_groups += again.to_set_groups
+        issued, error = ({}, None) if still else issue(rds, plan, target, groups)
+        if p["wait"] and not still:
+            pending_names = list(issued) + resumed
+            if pending_names:
+                still = waiter.wait(pending_names, "RDS moves into the VPC", moved_into(target))
+    except FailureStatus as exc:
+        failure = exc
     final = describe_dbs(rds, names)
     entries = []
     for name in names:
         db = final.get(name) or before[name]
         action = action_of(name, plan, issued, resumed, error)
-        if action in ("none", "moved", "resumed") and name in plan.to_wait and name not in resumed:
+        if failure is not None and name in failure.dbs:
+            action = "failed"
+        elif action in ("none", "moved", "resumed") and name in plan.to_wait and name not in resumed:
             action = "in_progress" if name not in issued else action
         if action == "moved" and not p["wait"]:
             action = "in_progress"
@@ -690,8 +866,22 @@ def run(module: AnsibleAWSModule) -> None:
         "progress": progress.lines,
         "elapsed_seconds": round(time.monotonic() - start, 1),
         "diff": diff(before, entries),
+        "problems": [],
         **single(entries),
     }
+    if failure is not None:
+        statuses = {n: db.status for n, db in failure.dbs.items()}
+        module.fail_json(
+            msg=(
+                "The move ended in a failure status, so waiting is over: "
+                + " | ".join(
+                    f"{n} is {db.status}: {FAILURE_STATUSES[db.status]}" for n, db in failure.dbs.items()
+                )
+                + f". The DB is not in {target.name}; rerun once it is available again."
+            ),
+            failure_status=statuses,
+            **{**result, "changed": True},
+        )
     if error is not None:
         module.fail_json(
             msg=(

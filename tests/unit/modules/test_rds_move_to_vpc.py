@@ -24,22 +24,23 @@ def add_db(ident: str, **kwargs: Any) -> None:
     rds().create_db_instance(
         DBInstanceIdentifier=ident,
         Engine="mysql",
-        DBInstanceClass="db.m1.small",
         AllocatedStorage=20,
         MasterUsername="admin",
         MasterUserPassword="lab-password-not-secret",
-        **kwargs,
+        **{"DBInstanceClass": "db.m3.medium", **kwargs},
     )
 
 
-def default_vpc_group(lab: Any) -> tuple[str, str]:
-    """A DB subnet group in the default VPC (another VPC than the lab's): (name, vpc id)."""
+def default_vpc_group(lab: Any, zones: tuple[str, ...] = ()) -> tuple[str, str]:
+    """A DB subnet group in the default VPC (another VPC than the lab's), in `zones` or its first two
+    subnets: (name, vpc id)."""
     vpc = next(v for v in lab.ec2.describe_vpcs()["Vpcs"] if v.get("IsDefault"))["VpcId"]
     subnets = lab.ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]
+    chosen = [s for s in subnets if s["AvailabilityZone"] in zones] if zones else subnets[:2]
     rds().create_db_subnet_group(
         DBSubnetGroupName="other-vpc",
         DBSubnetGroupDescription="x",
-        SubnetIds=[s["SubnetId"] for s in subnets[:2]],
+        SubnetIds=[s["SubnetId"] for s in chosen],
     )
     return "other-vpc", vpc
 
@@ -132,11 +133,11 @@ def test_move_started_by_a_run_that_died_is_waited_for_not_modified_again(
     args = {"db_instance_identifier": "mysql-1", "db_subnet_group_name": GROUP, "poll_interval": 0.05}
     issued = run_module(MODULE, {**args, "wait": False})
     assert issued.changed and issued["db_instances"][0]["action"] == "in_progress"
-    assert issued["status"] == "modifying"
+    assert issued["status"] == "moving-to-vpc"
 
     check = run_module(MODULE, args, check_mode=True, diff=True)
     assert check.changed and check["db_instances"][0]["action"] == "would_wait"
-    assert check["diff"]["before"]["mysql-1"]["status"] == "modifying"
+    assert check["diff"]["before"]["mysql-1"]["status"] == "moving-to-vpc"
 
     import rds_move_to_vpc
 
@@ -165,9 +166,9 @@ def test_wait_is_bounded_and_says_how_to_resume(make_lab, run_module) -> None:
     result = run_module(MODULE, {**args, "wait_timeout": 1, "poll_interval": 0.2})
     assert time.monotonic() - start < 10
     assert result.failed and result.changed
-    assert "Still moving after 1s: mysql-1 (modifying)" in result.msg
+    assert "Still moving after 1s: mysql-1 (moving-to-vpc)" in result.msg
     assert "rerun to resume waiting" in result.msg and "wait_timeout" in result.msg
-    assert result["db_instances"][0]["action"] == "moved" and result["status"] == "modifying"
+    assert result["db_instances"][0]["action"] == "moved" and result["status"] == "moving-to-vpc"
     again = run_module(MODULE, {**args, "wait_timeout": 1, "poll_interval": 0.2})
     assert again.failed and "Still moving after 1s" in again.msg
     assert again["db_instances"][0]["action"] == "in_progress", "waited for, not modified again"
@@ -198,7 +199,15 @@ def test_several_dbs_move_together_and_outages_overlap(make_lab, run_module, api
     ("setup", "expected"),
     [
         ("multi_az", "mysql-maz: is Multi-AZ; AWS does not move a Multi-AZ DB"),
-        ("other_vpc", "mysql-other: in subnet group other-vpc of another VPC"),
+        (
+            "other_vpc_zone",
+            "mysql-other: is in us-east-1c, and subnet group clusterswap-vpc has no subnet there",
+        ),
+        ("previous_generation", "mysql-old: is a db.m1.small, a previous-generation class"),
+        ("custom_option_group", "mysql-opts: uses the custom option group classic-opts; option groups are"),
+        ("read_replicas", "mysql-1: has read replicas (mysql-1-replica); AWS does not move a DB with read"),
+        ("failure_status", "mysql-1: is storage-full, a failure status; waiting will not make it available"),
+        ("wrong_vpc", "the DBs would move to the wrong VPC"),
         ("sg_other_vpc", "AWS would refuse the move (InvalidParameterCombination"),
         ("unknown_db", "no-such-db: no DB instance with this identifier in region us-east-1"),
         ("unknown_group", "DBSubnetGroupNotFoundFault"),
@@ -214,10 +223,35 @@ def test_refusals_fail_before_any_change(make_lab, run_module, api_calls, setup:
     if setup == "multi_az":
         add_db("mysql-maz", MultiAZ=True)
         names.append("mysql-maz")
-    elif setup == "other_vpc":
-        other, _ = default_vpc_group(lab)
-        add_db("mysql-other", DBSubnetGroupName=other)
+    elif setup == "other_vpc_zone":
+        other, _ = default_vpc_group(lab, zones=("us-east-1c", "us-east-1d"))
+        add_db("mysql-other", DBSubnetGroupName=other, AvailabilityZone="us-east-1c")
         names.append("mysql-other")
+    elif setup == "previous_generation":
+        add_db("mysql-old", DBInstanceClass="db.m1.small")
+        names.append("mysql-old")
+    elif setup == "custom_option_group":
+        rds().create_option_group(
+            OptionGroupName="classic-opts",
+            EngineName="mysql",
+            MajorEngineVersion="8.0",
+            OptionGroupDescription="x",
+        )
+        add_db("mysql-opts", OptionGroupName="classic-opts")
+        names.append("mysql-opts")
+    elif setup == "read_replicas":
+        rds().create_db_instance_read_replica(
+            DBInstanceIdentifier="mysql-1-replica", SourceDBInstanceIdentifier="mysql-1"
+        )
+    elif setup == "failure_status":
+        lab.lab.state.rds_outcomes["mysql-1"] = "storage-full"  # a move that ended badly before this run
+        rds().modify_db_instance(
+            DBInstanceIdentifier="mysql-1", DBSubnetGroupName=GROUP, ApplyImmediately=True
+        )
+        lab.lab.tick()
+    elif setup == "wrong_vpc":
+        _, default_vpc = default_vpc_group(lab)
+        args["vpc_id"] = default_vpc
     elif setup == "sg_other_vpc":
         _, default_vpc = default_vpc_group(lab)
         args["vpc_security_group_ids"] = [vpc_sg(lab, default_vpc)]
@@ -243,6 +277,12 @@ def test_refusals_fail_before_any_change(make_lab, run_module, api_calls, setup:
     assert expected in result.msg, result.msg
     assert api_calls.calls["ModifyDBInstance"] == 0
     assert "DBSubnetGroup" not in db(), "mysql-1 was not moved either"
+    pre = run_module(
+        MODULE, {"db_instance_identifiers": names, "db_subnet_group_name": group, "preflight": True, **args}
+    )
+    assert not pre.failed and not pre.changed, pre.msg
+    assert any(expected in q for q in pre["problems"]), pre["problems"]
+    assert api_calls.calls["ModifyDBInstance"] == 0, "pre-flight changes nothing"
 
 
 def test_aws_refusal_at_modify_names_db_code_and_what_to_do(make_lab, run_module) -> None:
@@ -289,3 +329,84 @@ def test_bad_input(make_lab, run_module) -> None:
         },
     )
     assert both.failed and "mutually exclusive" in both.msg
+
+
+# --------------------------------------------------------------------------- from one VPC to another
+
+
+NEW_GROUP = "clusterswap-new-vpc"
+
+
+def test_four_runs_move_mysql_from_one_vpc_into_another(make_lab, run_module, api_calls) -> None:
+    """ModifyDBInstance DBSubnetGroupName: "You can use this parameter to move your DB instance to a different
+    VPC" [API-ModifyDBInstance] (the vpc-to-vpc day: the old VPC's subnet group into the new VPC's)."""
+    lab = make_lab("vpc-to-vpc", latency_scale=0.001)
+    args = {
+        "db_instance_identifier": "mysql-1",
+        "db_subnet_group_name": NEW_GROUP,
+        "vpc_id": lab.world["new_vpc_id"],
+        "poll_interval": 0.05,
+    }
+    assert db()["DBSubnetGroup"]["VpcId"] == lab.world["vpc_id"]
+    api_calls.reset()
+    check = run_module(MODULE, args, check_mode=True, diff=True)
+    assert check.changed and not check.failed, check.msg
+    assert check["db_instances"][0]["action"] == "would_move"
+    assert check["diff"]["before"]["mysql-1"]["vpc_id"] == lab.world["vpc_id"]
+    assert check["diff"]["after"]["mysql-1"]["vpc_id"] == lab.world["new_vpc_id"]
+    assert api_calls.calls["ModifyDBInstance"] == 0
+
+    real = run_module(MODULE, args, diff=True)
+    assert real.changed and not real.failed, real.msg
+    assert real["db_instances"][0]["action"] == "moved"
+    assert (real["db_subnet_group_name"], real["vpc_id"]) == (NEW_GROUP, lab.world["new_vpc_id"])
+    assert db()["DBSubnetGroup"]["DBSubnetGroupName"] == NEW_GROUP
+
+    again_check = run_module(MODULE, args, check_mode=True)
+    assert not again_check.changed and again_check["db_instances"][0]["action"] == "none"
+    again = run_module(MODULE, args)
+    assert not again.changed and not again.failed
+
+
+def test_a_move_that_ends_in_a_failure_status_fails_within_a_minute_naming_it(make_lab, run_module) -> None:
+    """RDS-UG-status: incompatible-network, "Amazon RDS is attempting to perform a recovery action on a DB
+    instance but can't do so because the VPC is in a state that prevents the action from being completed".
+    The lab ends the move in it (POST /_lab/rds-outcome); the module must not wait out its 1200 s."""
+    lab = make_lab("vpc-to-vpc", latency_scale=0.005)  # the move ends after 2.25 s
+    lab.lab.state.rds_outcomes["mysql-1"] = "incompatible-network"
+    start = time.monotonic()
+    result = run_module(
+        MODULE,
+        {"db_instance_identifier": "mysql-1", "db_subnet_group_name": NEW_GROUP, "poll_interval": 0.2},
+    )
+    took = time.monotonic() - start
+    assert result.failed and result.changed
+    assert took < 60, f"failed after {took:.0f}s, not within a minute"
+    assert result["failure_status"] == {"mysql-1": "incompatible-network"}
+    assert "mysql-1 is incompatible-network: RDS can't finish because of the state of the VPC" in result.msg
+    assert "free addresses or add subnets to the DB subnet group" in result.msg
+    assert result["db_instances"][0]["action"] == "failed"
+    assert db()["DBSubnetGroup"]["DBSubnetGroupName"] != NEW_GROUP
+
+    rerun = run_module(MODULE, {"db_instance_identifier": "mysql-1", "db_subnet_group_name": NEW_GROUP})
+    assert rerun.failed and not rerun.changed
+    assert (
+        "mysql-1: is incompatible-network, a failure status; waiting will not make it available" in rerun.msg
+    )
+
+
+def test_moving_to_vpc_is_waited_for(make_lab, run_module) -> None:
+    """ "moving-to-vpc: The DB instance is being moved to a new Amazon Virtual Private Cloud" [RDS-UG-status]:
+    a run that finds it waits, and sends no second ModifyDBInstance."""
+    lab = make_lab("vpc-to-vpc", latency_scale=0.002)
+    rds().modify_db_instance(
+        DBInstanceIdentifier="mysql-1", DBSubnetGroupName=NEW_GROUP, ApplyImmediately=True
+    )
+    assert db()["DBInstanceStatus"] == "moving-to-vpc"
+    result = run_module(
+        MODULE,
+        {"db_instance_identifier": "mysql-1", "db_subnet_group_name": NEW_GROUP, "poll_interval": 0.05},
+    )
+    assert result.changed and not result.failed, result.msg
+    assert result["db_instances"][0]["action"] == "resumed" and result["status"] == "available"
+    assert lab.world["new_vpc_id"] == result["vpc_id"]

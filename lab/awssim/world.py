@@ -367,7 +367,17 @@ def seed(
     the clients' endpoint. Every resource is made by an ordinary API call, so the simulator refuses a world
     that breaks an AWS rule; an EIP that AWS silently moved (one per private IP) raises SeedError.
     """
-    sc = load_scenario(name)
+    return seed_world(load_scenario(name), session_or_clients, control, region)
+
+
+def seed_world(
+    sc: dict[str, Any],
+    session_or_clients: Any = None,
+    control: Control | None = None,
+    region: str | None = None,
+) -> dict[str, Any]:
+    """`seed` for a scenario given as a dict (a scenario file's content, e.g. a benchmark's generated one)."""
+    name = str(sc.get("name", "custom"))
     clients = _clients(session_or_clients, region)
     ec2, rds = clients["ec2"], clients["rds"]
     ctl = control or _default_control(ec2)

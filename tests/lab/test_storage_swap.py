@@ -110,6 +110,17 @@ def test_four_runs_move_storage_and_postgres_byte_for_byte(world: dict[str, Any]
                       ("logs-1", "new-logstorage-1"), ("pgdata-1", "new-postgres-1")]:  # fmt: skip
         assert attached_to(world, name) == (new, "in-use")
     assert "2 volumes, 80 files: identical on the new servers." in real.stdout
+    # on the new (Nitro) server the volumes are NVMe devices found by volume ID, mounted and in fstab by UUID
+    for name, mountpoint in (("home-1", "/srv/home"), ("home-2", "/srv/home2")):
+        by_id = "/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_" + world["volumes"][name].replace("-", "")
+        node = in_container("cs-new-storage-1", f"readlink -f {by_id}").strip()
+        assert node.startswith("/dev/nvme"), node
+        assert (
+            in_container("cs-new-storage-1", f"findmnt -rn -o SOURCE --mountpoint {mountpoint}").strip()
+            == node
+        )
+        fstab = in_container("cs-new-storage-1", f"findmnt -rn -o SOURCE --fstab --mountpoint {mountpoint}")
+        assert fstab.strip().startswith("UUID="), fstab
     # independent of the roles' manifests: the seed's checksums, on the new server, and through the export
     assert_files_as_seeded("cs-new-storage-1", ["home-1", "home-2"])
     before = json.loads((RECORDS / "storage-manifest-before.json").read_text())
@@ -134,8 +145,13 @@ def test_a_volume_still_in_use_is_not_detached(world: dict[str, Any]) -> None:
     finally:
         in_container("cs-old-storage-1", "pkill -x sleep || true")
     assert result.returncode != 0
-    assert "refusing to unmount and detach" in result.stdout
-    assert "/dev/xvdg (/srv/home2) is held by pid" in result.stdout and "sleep" in result.stdout
+    assert "old-storage-1: refusing to unmount and detach" in result.stdout
+    home2 = world["volumes"]["home-2"]
+    assert (
+        f"{home2} (home-2, /dev/xvdg) on old-storage-1 (/dev/xvdg, /srv/home2) is held by pid"
+        in result.stdout
+    )
+    assert "sleep" in result.stdout
     assert attached_to(world, "home-1") == ("old-storage-1", "in-use")
     assert attached_to(world, "home-2") == ("old-storage-1", "in-use")
     assert "/srv/home2" in in_container("cs-old-storage-1", "findmnt -rn -o TARGET")
@@ -172,11 +188,35 @@ def test_a_filesystem_that_fails_its_check_is_not_mounted(world: dict[str, Any])
     )
     result = play()
     assert result.returncode != 0, result.stdout[-4000:]
-    refusal = "REFUSING to mount /dev/xvdg on new-storage-1 at /srv/home2"
-    assert refusal in result.stdout, result.stdout[-6000:]
-    assert "e2fsck -n -f /dev/xvdg" in result.stdout
+    home2 = world["volumes"]["home-2"]
+    refusal = f"REFUSING to mount {home2} (/dev/xvdg, /dev/nvme"
+    assert refusal in result.stdout and "on new-storage-1 at /srv/home2" in result.stdout, result.stdout[
+        -6000:
+    ]
+    assert "e2fsck -n -f /dev/nvme" in result.stdout
     mounted = in_container("cs-new-storage-1", "findmnt -rn -o SOURCE,TARGET")
-    assert "/srv/home2" not in mounted and "/dev/xvdg" not in mounted
+    assert "/srv/home2" not in mounted
     assert attached_to(world, "pgdata-1") == ("old-postgres-1", "in-use"), (
         "the swap stopped: Postgres untouched"
+    )
+
+
+def test_a_volume_whose_device_the_old_server_does_not_show_is_not_detached(world: dict[str, Any]) -> None:
+    """R-4: the old server shows no device for home-2 (its node is gone; its filesystem stays mounted, as on
+    a Nitro server where /dev/xvdg never existed). Nothing may be detached: not home-2, home-1 or pgdata."""
+    in_container("cs-old-storage-1", "rm -f /dev/xvdg")
+    result = play()
+    assert result.returncode != 0
+    home2 = world["volumes"]["home-2"]
+    assert (
+        f"{home2} (home-2, /dev/xvdg) on old-storage-1: no block device found (looked for " in result.stdout
+    )
+    for name, old in (
+        ("home-1", "old-storage-1"),
+        ("home-2", "old-storage-1"),
+        ("pgdata-1", "old-postgres-1"),
+    ):
+        assert attached_to(world, name) == (old, "in-use"), name
+    assert "/srv/home2" in in_container("cs-old-storage-1", "findmnt -rn -o TARGET"), (
+        "still mounted, untouched"
     )

@@ -185,12 +185,12 @@ def discover(ec2: Any, warn: Any = print) -> Topology:
             platform = "classic"
             ip = inst.get("PrivateIpAddress")
             if not ip:
-                warn(f"lab: {name} (EC2-Classic) has no private IP now: no container for it")
+                warn(f"{name} (EC2-Classic) has no private IP now: no container for it")
                 continue
             cidr = _subnet_of(ip, subnets)
             if cidr is None:  # not an address AWS would give a Classic instance: a /24 of its own
                 cidr = str(ipaddress.IPv4Network(f"{ip}/24", strict=False))
-                warn(f"lab: no subnet holds {name}'s private IP {ip} (EC2-Classic): its network is {cidr}")
+                warn(f"no subnet holds {name}'s private IP {ip} (EC2-Classic): its network is {cidr}")
             enis.append(Interface(network=Network.for_cidr(cidr), private_ips=(ip,)))
         hosts.append(
             Host(

@@ -6,6 +6,8 @@ its instance has."""
 from __future__ import annotations
 
 import contextlib
+import ipaddress
+import json
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -130,19 +132,39 @@ def test_module_adds_the_address_and_the_host_answers_on_it(
     wait_for("nginx answers on the address after the restart", lambda: proxied_whoami(ip).get("addr") == ip)
 
 
+def _attach_interface(instance: str, subnet_id: str, ips: list[str], device_index: int) -> str:
+    """A new network interface with `ips` (the first primary) attached to `instance`; its MAC."""
+    spec = [{"PrivateIpAddress": ip, "Primary": n == 0} for n, ip in enumerate(ips)]
+    eni = ec2().create_network_interface(SubnetId=subnet_id, PrivateIpAddresses=spec)["NetworkInterface"]
+    ec2().attach_network_interface(NetworkInterfaceId=eni["NetworkInterfaceId"], InstanceId=instance,
+                                   DeviceIndex=device_index)  # fmt: skip
+    return eni["MacAddress"].lower()  # type: ignore[no-any-return]
+
+
 def test_seeding_brings_the_os_up_to_the_instances_private_ips(lab: dict[str, Any]) -> None:
-    """A secondary private IP an instance has at seed time is configured in its container by the product's
-    persisted file and boot unit (as an operator would have had it)."""
-    host = topology().host("old-web-1")
-    assert host is not None
-    eni = host.interfaces[0]
+    """What an instance has at seed time is what its container has: a secondary private IP (configured by
+    the product's persisted file and boot unit, as an operator would have had it), a second interface in
+    another subnet (a second podman network), a second interface in the same subnet (a macvlan link), each
+    with its MAC, and all of them answering."""
+    topo = topology()
+    web, lb1, lb2 = topo.host("old-web-1"), topo.host("new-lb-1"), topo.host("new-lb-2")
+    assert web and lb1 and lb2
+    eni = web.interfaces[0]
     ip = spare_private_ip(eni.network.cidr)
     ec2().assign_private_ip_addresses(NetworkInterfaceId=eni.network_interface_id, PrivateIpAddresses=[ip])
+    subnet = next(s for s in ec2().describe_subnets()["Subnets"] if s["CidrBlock"] == eni.network.cidr)
+    other = ec2().create_subnet(VpcId=subnet["VpcId"], CidrBlock="10.0.77.0/24",
+                                AvailabilityZone=subnet["AvailabilityZone"])["Subnet"]  # fmt: skip
+    same_ips = [spare_private_ip(eni.network.cidr)]
+    same_ips.append(str(ipaddress.IPv4Address(same_ips[0]) - 1))
+    other_ips = ["10.0.77.10", "10.0.77.11"]
+    same_mac = _attach_interface(lb2.instance_id, subnet["SubnetId"], same_ips, 1)
+    other_mac = _attach_interface(lb1.instance_id, other["SubnetId"], other_ips, 1)
     try:
         lab_ctl.seed_hosts()
-        assert _os_has(host.container, ip)
-        assert in_container(host.container, f"systemctl is-enabled {UNIT}").strip() == "enabled"
-        config = in_container(host.container, "cat /etc/clusterswap/private-ips.json")
+        assert _os_has(web.container, ip)
+        assert in_container(web.container, f"systemctl is-enabled {UNIT}").strip() == "enabled"
+        config = in_container(web.container, "cat /etc/clusterswap/private-ips.json")
         assert f'"{ip}"' in config and eni.mac_address in config
         assert proxied_whoami(ip) == {
             "cluster": "old",
@@ -150,6 +172,18 @@ def test_seeding_brings_the_os_up_to_the_instances_private_ips(lab: dict[str, An
             "role": "web",
             "client": "127.10.0.77",
             "addr": ip,
+        }
+        for host, mac, ips in ((lb2, same_mac, same_ips), (lb1, other_mac, other_ips)):
+            links = {
+                link["address"]: link for link in json.loads(in_container(host.container, "ip -j addr show"))
+            }
+            assert {a["local"] for a in links[mac]["addr_info"] if a["family"] == "inet"} == set(ips), (
+                host.name
+            )
+            for address in ips:
+                assert proxied_whoami(address).get("addr") == address, (host.name, address)
+        assert "10.0.77.0/24" in {
+            n["subnets"][0]["subnet"] for n in json.loads(podman("network", "inspect", "cs-10-0-77-0"))
         }
     finally:
         labctl("seed", "--scenario", "default")  # a fresh world, as the other tests expect it

@@ -418,7 +418,7 @@ def cmd_down() -> None:
     for path in STATE_DIR.glob("*"):
         if path != LOG_DIR:
             shutil.rmtree(path) if path.is_dir() else path.unlink()
-    say(f"down: removed {len(removed)} containers, the network, loop devices, volume files "
+    say(f"down: removed {len(removed)} containers, the networks, loop devices, volume files "
         f"({time.monotonic() - t0:.1f}s)")  # fmt: skip
 
 

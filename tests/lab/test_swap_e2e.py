@@ -176,3 +176,44 @@ def test_vpc_day_end_to_end_keeps_every_byte_then_nothing_to_do(lab: dict[str, A
     second = swap("vpc-day")
     assert second.returncode == 0, failed_lines(second.stdout)
     assert changed(second.stdout) == 0, failed_lines(second.stdout)
+
+
+def test_vpc_to_vpc_end_to_end_xen_to_nitro_every_byte_then_nothing_to_do(lab: dict[str, Any]) -> None:
+    """The form of the day an account can still have: old cluster (Xen) in one VPC, new cluster (Nitro) in
+    another. The volumes leave Xen-named old servers (/dev/xvdf) and arrive on Nitro ones as NVMe devices
+    found by volume ID and mounted by UUID; RDS moves from the old VPC's subnet group into the new VPC's;
+    every EIP goes to the new cluster by allocation ID; a second run changes nothing."""
+    labctl("seed", "--scenario", "vpc-to-vpc")
+    seeded = read_manifest()
+    w = world()
+    first = swap("vpc-to-vpc")
+    assert first.returncode == 0, failed_lines(first.stdout)
+    assert {a["Domain"] for a in ec2().describe_addresses()["Addresses"]} == {"vpc"}
+    assert_live_on_new_cluster(24)
+    rds = boto3.client(
+        "rds",
+        endpoint_url=SIM_URL,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    db = rds.describe_db_instances(DBInstanceIdentifier="mysql-1")["DBInstances"][0]
+    assert db["DBSubnetGroup"]["DBSubnetGroupName"] == "clusterswap-new-vpc"
+    assert db["DBSubnetGroup"]["VpcId"] == w["new_vpc_id"] and db["DBInstanceStatus"] == "available"
+    for volume in (v for v in seeded["volumes"].values() if v["instance"] == "old-storage-1"):
+        assert container_checksums("cs-new-storage-1", volume["mountpoint"]) == volume["files"], volume[
+            "name"
+        ]
+        source = subprocess.run(
+            ["podman", "exec", "cs-new-storage-1", "findmnt", "-rn", "-o", "SOURCE", "--mountpoint",
+             volume["mountpoint"]],
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()  # fmt: skip
+        assert source.startswith("/dev/nvme"), (volume["name"], source)
+    assert postgres_checksums("cs-new-postgres-1") == seeded["postgres"]["tables"]
+    report = timeline(first.stdout)
+    assert report["window"]["state"] == "closed"
+
+    second = swap("vpc-to-vpc")
+    assert second.returncode == 0, failed_lines(second.stdout)
+    assert changed(second.stdout) == 0, failed_lines(second.stdout)

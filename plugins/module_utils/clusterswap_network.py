@@ -474,7 +474,7 @@ class Capacity:
 
 
 def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+    return f"{n} {word}" if n == 1 else f"{n} {word}{'es' if word.endswith('s') else 's'}"
 
 
 def _larger_type(needed: int, current: str | None, suggestions: Mapping[str, TypeInfo]) -> TypeInfo | None:

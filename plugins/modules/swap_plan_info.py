@@ -489,7 +489,10 @@ def place_targets(
                     target.private_ip_address = slot.private_ip_address
                     target.pinned = True
                     added += 1
-            placed[(entry.public_ip, role)] = Placed(name, slot, target.pinned)
+            # an unpinned maintenance or new target is only the instance: no phase may use a guess
+            placed[(entry.public_ip, role)] = Placed(
+                name, slot if target.pinned or role == "old" else None, target.pinned
+            )
     return placed, added, foreign_by_instance
 
 

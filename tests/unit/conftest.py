@@ -187,6 +187,125 @@ class EipLab:
     def fault(self, operation: str, nth: int, code: str, times: int = 1, message: str = "Injected") -> Any:
         return self.lab.state.add_fault(operation=operation, nth=nth, code=code, times=times, message=message)
 
+    # ----------------------------------------------------------------- private IPs and interfaces
+    #
+    # One EIP per private IP (research/aws-rules.md §1a). TODO(issue 9, strict simulator): until the lead's
+    # simulator lands on main, moto reports every EIP of an interface on its *primary* IP and ignores
+    # AssociateAddress's PrivateIpAddress, so these helpers give an instance more places for EIPs by
+    # attaching more interfaces (one EIP on each one's primary IP, which moto reports exactly), not by
+    # assigning secondary IPs. `strict` says which simulator this is.
+
+    @property
+    def strict(self) -> bool:
+        return "hosts" in self.world  # the world format of the strict simulator (design-issue9.md §2)
+
+    def describe_instance(self, name: str) -> dict[str, Any]:
+        reservation = self.ec2.describe_instances(InstanceIds=[self.instance(name)])["Reservations"][0]
+        return reservation["Instances"][0]
+
+    def interfaces(self, name: str) -> list[dict[str, Any]]:
+        enis = self.describe_instance(name).get("NetworkInterfaces", [])
+        return sorted(enis, key=lambda e: e["Attachment"]["DeviceIndex"])
+
+    def slots(self, name: str) -> list[tuple[str, str]]:
+        """(ENI, private IP) of every private IP of the instance, in the runbook's slot order."""
+        import ipaddress
+
+        out = []
+        for eni in self.interfaces(name):
+            ips = sorted(
+                eni["PrivateIpAddresses"],
+                key=lambda p: (not p["Primary"], int(ipaddress.IPv4Address(p["PrivateIpAddress"]))),
+            )
+            out += [(eni["NetworkInterfaceId"], p["PrivateIpAddress"]) for p in ips]
+        return out
+
+    def add_interfaces(self, name: str, count: int) -> list[str]:
+        inst = self.describe_instance(name)
+        first = len(inst.get("NetworkInterfaces", []))
+        ids = []
+        for index in range(first, first + count):
+            eni = self.ec2.create_network_interface(SubnetId=inst["SubnetId"])["NetworkInterface"]
+            self.ec2.attach_network_interface(
+                NetworkInterfaceId=eni["NetworkInterfaceId"], InstanceId=inst["InstanceId"], DeviceIndex=index
+            )
+            ids.append(eni["NetworkInterfaceId"])
+        return ids
+
+    def give_slots(self, name: str, total: int) -> list[tuple[str, str]]:
+        """Make the instance have `total` places for EIPs (what prepare does with secondary IPs)."""
+        have = len(self.slots(name))
+        if have < total:
+            if self.strict:
+                eni = self.interfaces(name)[0]["NetworkInterfaceId"]
+                self.ec2.assign_private_ip_addresses(
+                    NetworkInterfaceId=eni, SecondaryPrivateIpAddressCount=total - have
+                )
+            else:
+                self.add_interfaces(name, total - have)
+        return self.slots(name)
+
+    def put(self, public_ip: str, eni: str, private_ip: str) -> None:
+        address = self.addresses()[public_ip]
+        self.ec2.associate_address(
+            AllocationId=address["AllocationId"],
+            NetworkInterfaceId=eni,
+            PrivateIpAddress=private_ip,
+            AllowReassociation=True,
+        )
+        self.lab.tick()
+
+    def where(self, public_ip: str) -> tuple[str | None, str | None]:
+        a = self.addresses()[public_ip]
+        return a.get("NetworkInterfaceId"), a.get("PrivateIpAddress")
+
+    def legalize(self) -> None:
+        """Each VPC EIP on its own private IP, as AWS allows (the lax simulator seeds several on one)."""
+        if self.strict:
+            return
+        by_instance: dict[str, list[str]] = {}
+        for ip, a in sorted(self.addresses().items()):
+            if a.get("Domain") == "vpc" and a.get("InstanceId"):
+                by_instance.setdefault(a["InstanceId"], []).append(ip)
+        names = {v: k for k, v in self.world["instances"].items()}
+        for instance_id, ips in by_instance.items():
+            slots = self.give_slots(names[instance_id], len(ips))
+            for ip, (eni, private_ip) in zip(ips, slots, strict=False):
+                self.put(ip, eni, private_ip)
+
+    def classic_fleet(self) -> dict[str, str]:
+        """vpc-day as AWS allows it: one Classic EIP per Classic old load balancer (old-lb-1..24) and a
+        Classic maintenance fleet maint-1..24. Returns the instance map (old-lb-1..12 -> new-lb-1,
+        old-lb-13..24 -> new-lb-2). TODO(issue 9): the strict simulator's vpc-day world is this already."""
+        if self.strict:
+            return dict(self.world["plan"]["instance_map"])
+        base = self.describe_instance("old-lb-1")
+        for cluster, prefix in (("old", "old-lb"), ("maintenance", "maint")):
+            for n in range(1 if prefix == "maint" else 3, 25):
+                name = f"{prefix}-{n}"
+                if name in self.world["instances"]:
+                    continue
+                role = "lb" if cluster == "old" else "maintenance"
+                tags = {"Name": name, "clusterswap:cluster": cluster, "clusterswap:role": role}
+                inst = self.ec2.run_instances(
+                    ImageId=base["ImageId"],
+                    InstanceType=base["InstanceType"],
+                    MinCount=1,
+                    MaxCount=1,
+                    TagSpecifications=[
+                        {
+                            "ResourceType": "instance",
+                            "Tags": [{"Key": k, "Value": v} for k, v in tags.items()],
+                        }
+                    ],
+                )["Instances"][0]
+                self.world["instances"][name] = inst["InstanceId"]
+        ips = sorted(self.all_ips(), key=lambda ip: tuple(int(x) for x in ip.split(".")))
+        for n, ip in enumerate(ips, start=1):
+            self.ec2.associate_address(PublicIp=ip, InstanceId=self.instance(f"old-lb-{n}"))
+        self.lab.tick()
+        return {f"old-lb-{n}": "new-lb-1" if n <= 12 else "new-lb-2" for n in range(1, 25)}
+
 
 @pytest.fixture
 def make_lab(aws_env: None) -> Iterator[Callable[..., EipLab]]:

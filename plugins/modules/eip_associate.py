@@ -69,7 +69,7 @@ description:
     seen in place and then found unassociated or elsewhere fails the run at once, saying that AWS dropped or
     replaced it and which EIP now holds that address.
   - Associations already in place are left alone. The whole list costs one C(DescribeAddresses) (plus one
-    per verification poll), at most one C(DescribeInstances) and at most one C(DescribeNetworkInterfaces).
+    per verification poll), at most one C(DescribeNetworkInterfaces) and at most one C(DescribeInstances).
   - With O(state=absent) the listed EIPs are disassociated instead (from whatever they are associated with,
     or only from the instance, interface or private IP given).
   - C(changed) is true exactly when a call that changes an association was made (in check mode, would be).
@@ -325,10 +325,19 @@ class Targets:
 
 
 def describe(client: Any, requests: list[dict[str, Any]]) -> Targets:
-    instances = describe_instances_by_id(client, [r["instance_id"] for r in requests if r.get("instance_id")])
-    interfaces = {eni.network_interface_id: eni for i in instances.values() for eni in i.interfaces}
-    alone = [r["network_interface_id"] for r in requests if r.get("network_interface_id")]
-    interfaces.update(describe_network_interfaces(client, [e for e in alone if e not in interfaces]))
+    """The interfaces named (one DescribeNetworkInterfaces), then the instances named or owning them (one
+    DescribeInstances: their names, states and every interface)."""
+    named = describe_network_interfaces(
+        client, [r["network_interface_id"] for r in requests if r.get("network_interface_id")]
+    )
+    owners = [eni.instance_id for eni in named.values() if eni.instance_id]
+    instances = describe_instances_by_id(
+        client, [*(r["instance_id"] for r in requests if r.get("instance_id")), *owners]
+    )
+    interfaces = {
+        **named,
+        **{eni.network_interface_id: eni for i in instances.values() for eni in i.interfaces},
+    }
     return Targets(instances, interfaces)
 
 
@@ -361,6 +370,8 @@ def resolve_target(step: Step, targets: Targets) -> str | None:
                 "or the right instance"
             )
         owner = inst or targets.owner(eni_id)
+        if owner is not None and owner.state in GONE_STATES:
+            return f"{step.who}: {eni_id} is attached to {owner.label} ({owner.instance_id}), {owner.state}"
         step.target_name = owner.label if owner else None
         address = private_ip or eni.primary_ip
         if address is None or not eni.has(address):
@@ -784,8 +795,8 @@ def run(module: AnsibleAWSModule) -> None:
         )
     progress = Progress(module.log)
     found = [s for s in steps if s.eip is not None]
-    watched = [s for s in found if s.action != "disassociate"]
-    seen = {id(s) for s in found if s.action == "none"}  # in place from the start
+    watched = [s for s in found if s.target is not None]  # present: every EIP with its exact place
+    seen = {id(s) for s in watched if s.action == "none"}  # in place from the start
     made = 0
     final = addresses
     for wave in plan_waves:

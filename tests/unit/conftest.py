@@ -255,6 +255,10 @@ class EipLab:
         )
         self.lab.tick()
 
+    def name_of(self, public_ip: str) -> str | None:
+        tags = self.addresses()[public_ip].get("Tags", [])
+        return {t["Key"]: t["Value"] for t in tags}.get("Name")
+
     def where(self, public_ip: str) -> tuple[str | None, str | None]:
         a = self.addresses()[public_ip]
         return a.get("NetworkInterfaceId"), a.get("PrivateIpAddress")

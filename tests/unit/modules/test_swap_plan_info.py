@@ -330,15 +330,15 @@ def test_eip_moved_elsewhere_after_the_record_is_a_problem(make_lab, run_module,
 def test_a_maintenance_server_that_cannot_hold_the_eips_stops_preflight(
     make_lab, run_module, tmp_path: Path
 ) -> None:
-    """The lax world's m1.small maint-1 with one interface holds 4 of 8 (the strict world: small-maintenance)."""
+    """The lax world's m1.small maint-1 with one interface holds 4 of 8 (strict world: small-maintenance)."""
     lab = default_lab(make_lab, prepare=False)
     if lab.strict:  # TODO(issue 9): use the small-maintenance scenario (t3.micro) once it is on main
         return
     result = run_module(MODULE, args(tmp_path / "plan.json"))
     assert result["capacity_problems"] == [
-        "maint-1 (m1.small, 1 of at most 2 interfaces attached, 4 IPv4 addresses per interface) must hold 8 EIPs "
-        "but can hold at most 4 on its attached interfaces: attach another interface (then 8 addresses), use a "
-        "larger instance type (m5.large holds 3 × 10), or add maintenance instances "
+        "maint-1 (m1.small, 1 of at most 2 interfaces attached, 4 IPv4 addresses per interface) must hold "
+        "8 EIPs but can hold at most 4 on its attached interfaces: attach another interface (then 8 "
+        "addresses), use a larger instance type (m5.large holds 3 × 10), or add maintenance instances "
         "(clusterswap_maintenance_instances)"
     ]
     assert result["capacity_problems"][0] in result["problems"]
@@ -367,7 +367,7 @@ def vpc_day(make_lab, scenario: str = "vpc-day"):
 
 
 def test_vpc_day_plan_is_clean(make_lab, run_module, api_calls, tmp_path: Path) -> None:
-    lab, instance_map = vpc_day(make_lab)
+    _lab, instance_map = vpc_day(make_lab)
     api_calls.reset()
     result = run_module(MODULE, vpc_day_args(tmp_path / "plan.json", instance_map))
     assert result["problems"] == [], result["problems"]
@@ -384,19 +384,19 @@ def test_vpc_day_plan_is_clean(make_lab, run_module, api_calls, tmp_path: Path) 
 
 
 def test_a_single_classic_maintenance_server_cannot_hold_24(make_lab, run_module, tmp_path: Path) -> None:
-    lab, instance_map = vpc_day(make_lab)
+    _lab, instance_map = vpc_day(make_lab)
     result = run_module(
         MODULE, vpc_day_args(tmp_path / "plan.json", instance_map, maintenance_instances=["maint-1"])
     )
     assert (
         "maint-1 (EC2-Classic) must hold 24 EIPs but an EC2-Classic instance holds exactly 1: a Classic "
-        "maintenance fleet needs one instance per EIP (add maintenance instances (clusterswap_maintenance_instances)"
-        ": 23 more)"
+        "maintenance fleet needs one instance per EIP (add maintenance instances "
+        "(clusterswap_maintenance_instances): 23 more)"
     ) in result["problems"]
 
 
 def test_incident_names_the_limit_needed_and_free(make_lab, run_module, tmp_path: Path) -> None:
-    lab, instance_map = vpc_day(make_lab, "incident")
+    _lab, instance_map = vpc_day(make_lab, "incident")
     result = run_module(MODULE, vpc_day_args(tmp_path / "plan.json", instance_map))
     assert result["vpc_moves_needed"] == 24
     assert all(e["needs_move_to_vpc"] for e in result["eips"])

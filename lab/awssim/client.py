@@ -103,3 +103,7 @@ class LabClient:
 
     def tick(self) -> Any:
         return self._call("POST", "tick", {})
+
+    def set_rds_outcome(self, db: str, status: str) -> Any:
+        """End the next move of DB instance `db` between VPCs in `status` (e.g. incompatible-network)."""
+        return self._call("POST", "rds-outcome", {"db": db, "status": status})

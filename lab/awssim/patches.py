@@ -46,6 +46,8 @@ from moto.rds import models as rds_models
 from moto.rds import responses as rds_responses
 from moto.servicequotas import models as sq_models
 
+from lab.awssim import network, storage
+from lab.awssim.network import detach_eip, is_classic_instance
 from lab.awssim.state import STATE
 
 log = logging.getLogger("lab.awssim")
@@ -53,10 +55,6 @@ log = logging.getLogger("lab.awssim")
 MOTO_VERSION = "5.2.5"
 DAY = 24 * 3600.0
 LIMIT_MESSAGE = "The maximum limit on Elastic IP addresses has been reached."
-ALLOC_ID_MESSAGE = "You must specify an allocation id when mapping an address to a VPC instance"
-REASSOC_MESSAGE = (
-    "The allowReassociation parameter is only supported when mapping to a VPC instance or interface."
-)
 VPC_EIP_QUOTA_CODE = "L-0263D0A3"
 
 #: (object, attribute) pairs this module relies on. A moto upgrade that renames any of them fails loudly.
@@ -120,7 +118,7 @@ def check_moto(version: str | None = None) -> None:
         )
     missing = [
         f"{getattr(obj, '__name__', obj)}.{attr}"
-        for obj, attr in REQUIRED_INTERNALS
+        for obj, attr in [*REQUIRED_INTERNALS, *network.REQUIRED_INTERNALS]
         if not hasattr(obj, attr)
     ]
     if missing:
@@ -137,6 +135,7 @@ def install() -> None:
         _patch_dispatch()
         _patch_models()
         _patch_ec2_responses()
+        network.patch()
         _patch_rds()
         _patch_servicequotas()
         _installed = True
@@ -165,10 +164,6 @@ def _run_after(fn: Callable[[], None] | None) -> None:
 
 def _instance_tags(instance: Any) -> dict[str, str]:
     return {t["key"]: t["value"] for t in instance.get_tags()}
-
-
-def is_classic_instance(instance: Any) -> bool:
-    return bool(getattr(instance, "_lab_classic", False))
 
 
 def _eip_count(backend: Any) -> tuple[int, int]:
@@ -258,6 +253,7 @@ def _patch_models() -> None:
         self._lab_allocated_at = _now()
         self._lab_moving = None
         self._lab_from_classic = False
+        self._lab_private_ip = None
         if self.domain == "standard":
             self.id = _classic_tag_id(self.public_ip)
         self.add_tags(tags or {})
@@ -352,8 +348,6 @@ def _account_attributes(self: Any) -> ActionResult:
 
 def _patch_ec2_responses() -> None:
     orig_allocate = EC2Response.allocate_address
-    orig_associate = EC2Response.associate_address
-    orig_disassociate = EC2Response.disassociate_address
     orig_stop = EC2Response.stop_instances
     orig_start = EC2Response.start_instances
     orig_attach = EC2Response.attach_volume
@@ -373,73 +367,6 @@ def _patch_ec2_responses() -> None:
             raise ec2_error("AddressLimitExceeded", LIMIT_MESSAGE)
         self.params["Domain"] = domain
         return orig_allocate(self)  # type: ignore[no-any-return]
-
-    def associate_address(self: Any) -> ActionResult:
-        backend = self.ec2_backend
-        instance = None
-        if self._get_param("InstanceId"):
-            instance = backend.get_instance(self._get_param("InstanceId"))
-        public_ip = self._get_param("PublicIp")
-        allocation_id = self._get_param("AllocationId")
-        reassociate = bool(self._get_param("AllowReassociation", False))
-        if instance is None and not self._get_param("NetworkInterfaceId"):
-            return orig_associate(self)  # type: ignore[no-any-return]  # moto's own MissingParameter errors
-        if public_ip:
-            eip = backend.address_by_ip([public_ip])[0]
-        elif allocation_id:
-            eip = backend.address_by_allocation([allocation_id])[0]
-        else:
-            return orig_associate(self)  # type: ignore[no-any-return]
-        classic_target = instance is not None and is_classic_instance(instance)
-        if classic_target:
-            if reassociate:
-                raise ec2_error("InvalidParameterCombination", REASSOC_MESSAGE)
-            if eip.domain == "vpc" or allocation_id:
-                # code/message not confirmed against AWS (Classic is retired); the rule is documented
-                raise ec2_error(
-                    "InvalidParameterCombination",
-                    "The address with allocation id "
-                    f"[{eip.allocation_id}] cannot be associated with an EC2-Classic instance",
-                )
-        else:
-            if public_ip:
-                raise ec2_error("InvalidParameterCombination", ALLOC_ID_MESSAGE)
-            if eip.domain == "standard":
-                # not confirmed against AWS; a Classic EIP has no allocation id so this is rarely reached
-                raise ec2_error(
-                    "InvalidParameterValue", f"The address {eip.public_ip} is an EC2-Classic address"
-                )
-        if getattr(eip, "_lab_moving", None):
-            # not confirmed against AWS: the docs only say the address can't be used while moving
-            raise ec2_error("InvalidAddress.Moving", f"The address {eip.public_ip} is being moved")
-        self.error_on_dryrun()
-        taken = eip.instance is not None and instance is not None and eip.instance.id != instance.id
-        if taken and not classic_target and not reassociate:
-            raise ec2_exceptions.ResourceAlreadyAssociatedError(eip.public_ip)
-        eni = None
-        if instance is None:
-            eni = backend.get_network_interface(self._get_param("NetworkInterfaceId"))
-        association_id = None if eip.domain == "standard" else ec2_utils.random_eip_association_id()
-
-        def apply() -> None:
-            backend.associate_address(instance=instance, eni=eni, address=eip.public_ip, reassociate=True)
-            eip.association_id = association_id
-
-        _schedule_or_run("eip_associate", eip.public_ip, STATE.delay("eip_associate"), apply)
-        return ActionResult({"AssociationId": association_id})
-
-    def disassociate_address(self: Any) -> ActionResult:
-        backend = self.ec2_backend
-        public_ip = self._get_param("PublicIp")
-        if public_ip:
-            eip = backend.address_by_ip([public_ip])[0]
-            if eip.domain == "vpc":
-                # not confirmed verbatim against AWS: VPC addresses are disassociated by association id
-                raise ec2_error(
-                    "InvalidParameterValue",
-                    "You must specify an association id when unmapping an address from a VPC instance",
-                )
-        return orig_disassociate(self)  # type: ignore[no-any-return]
 
     def move_address_to_vpc(self: Any) -> ActionResult:
         backend = self.ec2_backend
@@ -563,7 +490,7 @@ def _patch_ec2_responses() -> None:
                 if is_classic_instance(inst):
                     for a in list(backend.addresses):
                         if a.instance is not None and a.instance.id == inst.id:
-                            backend.disassociate_address(address=a.public_ip)
+                            detach_eip(a)
                 return lambda: STATE.hooks.instance_stopped(inst.id, tags)
 
             _schedule_or_run("instance_state", inst.id, STATE.delay("instance_stop"), apply)
@@ -600,6 +527,10 @@ def _patch_ec2_responses() -> None:
             raise ec2_error(
                 "VolumeInUse", f"vol '{volume.id}' is already attached to an instance"
             )  # AWS: "VolumeInUse" (message wording not confirmed)
+        instance = self.ec2_backend.get_instance(self._get_param("InstanceId"))
+        refusal = storage.attach_refusal(self.ec2_backend, volume, instance, self._get_param("Device"))
+        if refusal is not None:
+            raise refusal
         result = orig_attach(self)
         att = volume.attachment
         if att is None:
@@ -622,6 +553,9 @@ def _patch_ec2_responses() -> None:
         att = volume.attachment
         if att is None or (instance_id and att.instance.id != instance_id):
             raise ec2_exceptions.InvalidVolumeAttachmentError(volume.id, instance_id)
+        refusal = storage.detach_refusal(volume, att.instance, att.device, force)
+        if refusal is not None:
+            raise refusal
         self.error_on_dryrun()
         tags = _instance_tags(att.instance)
         result = ActionResult(
@@ -652,8 +586,6 @@ def _patch_ec2_responses() -> None:
         return result
 
     EC2Response.allocate_address = allocate_address  # type: ignore[method-assign]
-    EC2Response.associate_address = associate_address  # type: ignore[method-assign]
-    EC2Response.disassociate_address = disassociate_address  # type: ignore[method-assign]
     EC2Response.describe_account_attributes = _account_attributes  # type: ignore[method-assign]
     EC2Response.move_address_to_vpc = move_address_to_vpc  # type: ignore[attr-defined]
     EC2Response.restore_address_to_classic = restore_address_to_classic  # type: ignore[attr-defined]
@@ -672,31 +604,66 @@ def _rds_error(code: str, message: str) -> ServiceException:
     return rds_exceptions.RDSClientError(code, message)
 
 
+#: DB instance classes of the previous generations (RDS User Guide, "Previous generation DB instance
+#: classes"): "Previous generation DB instance classes might not be supported on the VPC platform … choose a
+#: db.m3 or db.r3 DB instance class" [RDS-UG-NonVPC2VPC]. The lab refuses them for a move into a VPC.
+PREVIOUS_GENERATION_CLASSES = ("db.m1.", "db.m2.", "db.t1.", "db.cr1.")
+
+
 def _rds_subnet_group_refusal(response: Any, db: Any, target: Any) -> ServiceException | None:
     """What AWS answers to ModifyDBInstance(DBSubnetGroupName=...) that it refuses, or None.
 
-    Texts as AWS answered them in public reports:
+    ModifyDBInstance DBSubnetGroupName: "You can use this parameter to move your DB instance to a different
+    VPC. If your DB instance isn't in a VPC, you can also use this parameter to move your DB instance into a
+    VPC" [API-ModifyDBInstance]. The limits, and the texts AWS answered in public reports:
     - InvalidDBInstanceState "Database instance is not in available state." (hashicorp/terraform-provider-aws
       #31594, CloudTrail);
-    - InvalidParameterCombination "You cannot move a DB instance with Single-Az enabled to a VPC"
-      (fog/fog-aws#255, a Multi-AZ DB outside a VPC; the RDS User Guide "Moving a DB instance not in a VPC
-      into a VPC": Multi-AZ is not supported, make it Single-AZ first; AWS's own wording kept as is);
+    - Multi-AZ: into a VPC "is not currently supported" [RDS-UG-NonVPC2VPC], InvalidParameterCombination "You
+      cannot move a DB instance with Single-Az enabled to a VPC" (fog/fog-aws#255, AWS's wording kept as is);
+      to another VPC "You can't change the VPC for a DB instance if … The DB instance is in multiple
+      Availability Zones" [RDS-UG-VPC2VPC], "You cannot move a DB instance with Multi-Az enabled to a VPC"
+      (a Terraform apply of 2026-08-14 quoted in a public repository);
+    - read replicas, and a DB that is one: not supported either way [RDS-UG-NonVPC2VPC, RDS-UG-VPC2VPC] (code
+      and text not confirmed: the lab answers InvalidParameterCombination);
+    - the target group has no subnet in the DB's Availability Zone [RDS-UG-VPC2VPC] (code and text not
+      confirmed: the lab answers InvalidVPCNetworkStateFault);
+    - into a VPC from outside any VPC: previous-generation classes and custom option groups ("option groups
+      are platform specific") [RDS-UG-NonVPC2VPC] (codes and texts not confirmed);
     - InvalidVPCNetworkStateFault "The specified DB instance is already in the target DB subnet group."
-      (aws-controllers-k8s/community#1147) and "You cannot move DB instance X to subnet group Y. The
-      specified DB subnet group and DB instance are in the same VPC. ..." (hashicorp/terraform#11715);
+      (aws-controllers-k8s/community#1147) and "You cannot move DB instance X to subnet group Y. The specified
+      DB subnet group and DB instance are in the same VPC. ..." (hashicorp/terraform#11715);
     - InvalidParameterCombination "The DB instance and EC2 security group are in different VPCs. The DB
       instance is in vpc-a and the EC2 security group is in vpc-b" (terraform-aws-modules/terraform-aws-rds
       #451).
-    Not simulated (no confirmed text): a DB with read replicas, which AWS also refuses to move into a VPC.
     """
     name = db.db_instance_identifier
     if db.status != "available":
         return _rds_error("InvalidDBInstanceState", "Database instance is not in available state.")
     current = getattr(db, "db_subnet_group", None)
-    if current is None and db.multi_az:
+    if db.multi_az:
+        text = "Single-Az" if current is None else "Multi-Az"
         return _rds_error(
-            "InvalidParameterCombination", "You cannot move a DB instance with Single-Az enabled to a VPC"
+            "InvalidParameterCombination", f"You cannot move a DB instance with {text} enabled to a VPC"
         )
+    if db.replicas or getattr(db, "source_db_instance_identifier", None):
+        what = "has read replicas" if db.replicas else "is a read replica"
+        return _rds_error(
+            "InvalidParameterCombination",
+            f"You cannot move DB instance {name} to another VPC: it {what}. Delete or promote them first.",
+        )
+    if current is None:
+        if str(db.db_instance_class).startswith(PREVIOUS_GENERATION_CLASSES):
+            return _rds_error(
+                "InvalidParameterCombination",
+                f"DB instance class {db.db_instance_class} is not supported on the VPC platform: modify the "
+                "DB instance to a current-generation class first",
+            )
+        if not str(db.option_group_name or "default:").startswith("default:"):
+            return _rds_error(
+                "InvalidParameterCombination",
+                f"Option group {db.option_group_name} is specific to the EC2-Classic platform: set a default "
+                "or VPC option group first",
+            )
     if current is not None and current.name == target.name:
         return _rds_error(
             "InvalidVPCNetworkStateFault",
@@ -712,6 +679,14 @@ def _rds_subnet_group_refusal(response: Any, db: Any, target: Any) -> ServiceExc
     from moto.ec2.models import ec2_backends
 
     ec2_backend = ec2_backends[response.current_account][response.region]
+    if current is not None:
+        zones = {sub.availability_zone for sub in target._subnets}
+        if db.availability_zone not in zones:
+            return _rds_error(
+                "InvalidVPCNetworkStateFault",
+                f"The DB subnet group {target.name} has no subnet in {db.availability_zone}, the "
+                f"Availability Zone of DB instance {name}",
+            )
     for sg_id in response._get_param("VpcSecurityGroupIds") or []:
         group = ec2_backend.get_security_group_from_id(sg_id)
         if group is not None and group.vpc_id != target.vpc_id:
@@ -748,9 +723,15 @@ def _patch_rds() -> None:
             pending["DBSubnetGroupName"] = subnet_group
             db.pending_modified_values = pending
             return result  # type: ignore[no-any-return]
-        db.status = "modifying"
+        # "moving-to-vpc: The DB instance is being moved to a new Amazon Virtual Private Cloud"
+        # [RDS-UG-status]
+        db.status = "moving-to-vpc"
+        outcome = STATE.rds_outcomes.pop(db.db_instance_identifier, None)
 
         def apply() -> None:
+            if outcome:  # a failure status the lab was told to end this move in (POST /_lab/rds-outcome)
+                db.status = outcome
+                return
             db.db_subnet_group_name = subnet_group
             db.status = "available"
             pending = dict(getattr(db, "pending_modified_values", None) or {})

@@ -103,6 +103,10 @@ class LabApp:
                 else:
                     STATE.mounted.discard(str(body["volume_id"]))
             return 200, {"mounted": sorted(STATE.mounted)}
+        if route == ("POST", "rds-outcome"):
+            with STATE.lock:
+                STATE.rds_outcomes[str(body["db"])] = str(body["status"])
+            return 200, dict(STATE.rds_outcomes)
         if route == ("POST", "tick"):
             return 200, {"applied": STATE.tick()}
         if route == ("POST", "reset"):

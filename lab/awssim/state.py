@@ -93,6 +93,9 @@ class LabState:
     pending: list[Transition] = field(default_factory=list)
     hooks: HostHooks = field(default_factory=NullHooks)
     mounted: set[str] = field(default_factory=set)
+    #: DB instance -> the status its next move between VPCs ends in instead of `available` (a failure such as
+    #: `incompatible-network`, RDS-UG-status), set with POST /_lab/rds-outcome; used once.
+    rds_outcomes: dict[str, str] = field(default_factory=dict)
     scenario: str | None = None
     world: dict[str, Any] = field(default_factory=dict)
     #: Serialises AWS API calls (moto is not thread-safe); never held while calling hooks.
@@ -111,6 +114,7 @@ class LabState:
             self.faults.clear()
             self.pending.clear()
             self.mounted.clear()
+            self.rds_outcomes.clear()
             self.scenario = None
             self.world = {}
 

@@ -19,12 +19,13 @@ import yaml
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 EIP_NETWORK = ipaddress.ip_network("127.100.0.0/16")
 AMI_ID = "ami-12c6146b"
-INSTANCE_TYPE = "m1.small"
+#: moto's default subnet in us-east-1a (172.31.0.0/20): EC2-Classic instances get their private IPs here.
+CLASSIC_CIDR = "172.31.0.0/20"
+#: first host address given to instances (below it the allocator hands out secondary IPs: .4, .5, ...)
+FIRST_FIXED_HOST = 10
 
-#: role of each instance name (without old-/new-), from lab/WORLD.md
+#: role of each instance name (without old-/new-) besides the load balancers, from lab/WORLD.md
 ROLES: dict[str, str] = {
-    "lb-1": "lb",
-    "lb-2": "lb",
     "web-1": "web",
     "web-2": "web",
     "web-3": "web",
@@ -37,13 +38,9 @@ ROLES: dict[str, str] = {
     "logstorage-1": "logstorage",
     "postgres-1": "postgres",
 }
-#: instances that have a container host (tag lab:host = cs-<Name>), from lab/WORLD.md
+#: instances besides the load balancers and the maintenance servers that have a container host
+#: (tag lab:host = cs-<Name>), from lab/WORLD.md
 LAB_HOSTS = {
-    "maint-1",
-    "old-lb-1",
-    "old-lb-2",
-    "new-lb-1",
-    "new-lb-2",
     "old-web-1",
     "new-web-1",
     "old-storage-1",
@@ -60,6 +57,10 @@ VOLUMES: dict[str, tuple[str, str, str]] = {
     "logs-1": ("old-logstorage-1", "/dev/xvdf", "system logs"),
     "pgdata-1": ("old-postgres-1", "/dev/xvdp", "Postgres data"),
 }
+
+
+class SeedError(ValueError):
+    """The scenario asks for a world AWS could not hold (the simulator's answer says which rule)."""
 
 
 class Control(Protocol):
@@ -128,11 +129,37 @@ def load_scenario(name: str) -> dict[str, Any]:
     return data
 
 
-def instance_names() -> list[tuple[str, str, str]]:
-    """(Name, cluster, role) of every instance in the world."""
-    out = [(f"{c}-{n}", c, r) for c in ("old", "new") for n, r in ROLES.items()]
-    out.append(("maint-1", "maintenance", "maintenance"))
+def lb_count(sc: dict[str, Any], cluster: str) -> int:
+    return int(sc.get("lbs", {}).get(cluster, 2))
+
+
+def maintenance_names(sc: dict[str, Any]) -> list[str]:
+    return [f"maint-{n}" for n in range(1, int(sc.get("maintenance", 1)) + 1)]
+
+
+def instance_names(sc: dict[str, Any] | None = None) -> list[tuple[str, str, str]]:
+    """(Name, cluster, role) of every instance in the world, the maintenance server(s) first."""
+    sc = sc or {}
+    out = [(name, "maintenance", "maintenance") for name in maintenance_names(sc)]
+    for cluster in ("old", "new"):
+        out += [(f"{cluster}-lb-{n}", cluster, "lb") for n in range(1, lb_count(sc, cluster) + 1)]
+        out += [(f"{cluster}-{n}", cluster, r) for n, r in ROLES.items()]
     return out
+
+
+def has_host(name: str, role: str) -> bool:
+    return role in ("lb", "maintenance") or name in LAB_HOSTS
+
+
+def instance_map(sc: dict[str, Any]) -> dict[str, str]:
+    """Old load balancer -> the new one that takes its EIPs: the old ones in contiguous blocks."""
+    old, new = lb_count(sc, "old"), lb_count(sc, "new")
+    return {f"old-lb-{k}": f"new-lb-{(k - 1) * new // old + 1}" for k in range(1, old + 1)}
+
+
+def instance_type(sc: dict[str, Any], name: str, cluster: str) -> str:
+    override = sc.get("instances", {}).get(name, {})
+    return str(override.get("type") or sc.get("types", {}).get(cluster) or "m5.large")
 
 
 def _clients(session_or_clients: Any, region: str | None) -> dict[str, Any]:
@@ -152,6 +179,181 @@ def _default_control(ec2: Any) -> Control:
     return LabClient(endpoint)
 
 
+def _tag_spec(kind: str, tags: dict[str, str]) -> list[dict[str, Any]]:
+    return [{"ResourceType": kind, "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}]
+
+
+def _fixed_ips(cidr: str) -> Any:
+    net = ipaddress.ip_network(cidr)
+    return (str(net.network_address + n) for n in range(FIRST_FIXED_HOST, net.num_addresses - 1))
+
+
+def _primary_eni(ec2: Any, instance_id: str) -> dict[str, Any]:
+    inst = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+    return next(n for n in inst["NetworkInterfaces"] if n["Attachment"]["DeviceIndex"] == 0)
+
+
+def _slots(ec2: Any, instance_id: str, needed: int) -> list[tuple[str, str]]:
+    """(ENI, private IP) for `needed` EIPs on the instance's primary interface: its primary address, then
+    secondary addresses assigned as an operator would have (AssignPrivateIpAddresses)."""
+    eni = _primary_eni(ec2, instance_id)
+    have = [a["PrivateIpAddress"] for a in eni["PrivateIpAddresses"]]
+    if needed > len(have):
+        ec2.assign_private_ip_addresses(
+            NetworkInterfaceId=eni["NetworkInterfaceId"], SecondaryPrivateIpAddressCount=needed - len(have)
+        )
+        eni = _primary_eni(ec2, instance_id)
+        have = [a["PrivateIpAddress"] for a in eni["PrivateIpAddresses"]]
+    return [(eni["NetworkInterfaceId"], ip) for ip in have[:needed]]
+
+
+#: the VPCs a scenario may have: `vpc` (the old cluster's, or the only one) and `new_vpc` (the new cluster's
+#: on a move from one VPC to another); a cluster's placement in the scenario is classic | vpc | new_vpc.
+VPC_KEYS = {"vpc": "clusterswap", "new_vpc": "clusterswap-new"}
+
+
+def _networks(ec2: Any, sc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every VPC of the scenario with its subnets: {"vpc": {"vpc_id", "subnets": {app, db, extra}}, ...}."""
+    out: dict[str, dict[str, Any]] = {}
+    for key, vpc_name in VPC_KEYS.items():
+        net = sc.get(key)
+        if not net:
+            continue
+        vpc = ec2.create_vpc(CidrBlock=net["cidr"], TagSpecifications=_tag_spec("vpc", {"Name": vpc_name}))
+        vpc_id = vpc["Vpc"]["VpcId"]
+        subnets = {}
+        for part, cidr_key, az_key, suffix in (
+            ("app", "subnet", "az", "a"),
+            ("db", "db_subnet", "db_az", "b"),
+            ("extra", "extra_subnet", "az", "c"),
+        ):
+            if net.get(cidr_key):
+                subnets[part] = ec2.create_subnet(
+                    VpcId=vpc_id,
+                    CidrBlock=net[cidr_key],
+                    AvailabilityZone=net[az_key],
+                    TagSpecifications=_tag_spec("subnet", {"Name": f"{vpc_name}-{suffix}"}),
+                )["Subnet"]["SubnetId"]
+        out[key] = {"vpc_id": vpc_id, "subnets": subnets, "net": net}
+    return out
+
+
+def _launch(ec2: Any, sc: dict[str, Any], nets: dict[str, dict[str, Any]], world: dict[str, Any]) -> None:
+    """Every instance, each with a fixed primary private IP (its VPC's subnet, or Classic's range)."""
+    fixed = {key: _fixed_ips(n["net"]["subnet"]) for key, n in nets.items()}
+    fixed["classic"] = _fixed_ips(CLASSIC_CIDR)
+    for name, cluster, role in instance_names(sc):
+        platform = sc["clusters"][cluster]
+        tags = {"Name": name, "clusterswap:cluster": cluster, "clusterswap:role": role}
+        if has_host(name, role):
+            tags["lab:host"] = f"cs-{name}"
+        kw: dict[str, Any] = {
+            "ImageId": AMI_ID,
+            "InstanceType": instance_type(sc, name, cluster),
+            "MinCount": 1,
+            "MaxCount": 1,
+            "Placement": {"AvailabilityZone": sc["vpc"]["az"]},
+            "PrivateIpAddress": next(fixed[platform]),
+            "TagSpecifications": _tag_spec("instance", tags),
+        }
+        if platform != "classic":
+            kw["SubnetId"] = nets[platform]["subnets"]["app"]
+        inst = ec2.run_instances(**kw)["Instances"][0]
+        world["instances"][name] = inst["InstanceId"]
+        world["private_ips"][name] = inst["PrivateIpAddress"]
+        interfaces = int(sc.get("instances", {}).get(name, {}).get("interfaces", 1))
+        for index in range(
+            1, interfaces
+        ):  # further interfaces "attached the day before", in the extra subnet
+            subnets = nets[platform]["subnets"]
+            eni = ec2.create_network_interface(
+                SubnetId=subnets.get("extra", subnets["app"]),
+                TagSpecifications=_tag_spec("network-interface", {"Name": f"{name}-eth{index}"}),
+            )["NetworkInterface"]["NetworkInterfaceId"]
+            ec2.attach_network_interface(
+                NetworkInterfaceId=eni, InstanceId=inst["InstanceId"], DeviceIndex=index
+            )
+
+
+def _cluster_of(name: str) -> str:
+    return "maintenance" if name.startswith("maint-") else name.split("-", 1)[0]
+
+
+def _eips(ec2: Any, sc: dict[str, Any], world: dict[str, Any]) -> None:
+    """Allocate the EIPs and put each on its own place: one EC2-Classic instance, or one private IP."""
+    eips = sc["eips"]
+    hosts = eips["hosts"]
+    bound: dict[str, list[str]] = {h: [] for h in hosts}
+    for i, eip_name in enumerate(eips["names"]):
+        bound[hosts[i % len(hosts)]].append(eip_name)
+    for host, names in bound.items():
+        instance_id = world["instances"][host]
+        classic = sc["clusters"][_cluster_of(host)] == "classic"
+        slots = (
+            [(None, world["private_ips"][host])] * len(names)
+            if classic
+            else _slots(ec2, instance_id, len(names))
+        )
+        for eip_name, (eni, private_ip) in zip(names, slots, strict=True):
+            address = str(EIP_NETWORK.network_address + len(world["eips"]) + 1)
+            res = ec2.allocate_address(
+                Domain=eips["domain"],
+                Address=address,
+                TagSpecifications=_tag_spec("elastic-ip", {"Name": eip_name}),
+            )
+            world["eips"][eip_name] = res["PublicIp"]
+            world["slots"][eip_name] = {
+                "instance": host,
+                "network_interface_id": eni,
+                "private_ip": private_ip,
+            }
+            if res.get("AllocationId"):
+                world["allocations"][eip_name] = res["AllocationId"]
+                ec2.associate_address(
+                    AllocationId=res["AllocationId"], NetworkInterfaceId=eni, PrivateIpAddress=private_ip
+                )
+            else:
+                ec2.associate_address(PublicIp=res["PublicIp"], InstanceId=instance_id)
+
+
+def check_eips(ec2: Any, world: dict[str, Any], scenario: str) -> None:
+    """Every EIP where the scenario put it, or SeedError naming the rule AWS applied."""
+    seen = {a["PublicIp"]: a for a in ec2.describe_addresses()["Addresses"]}
+    wrong = []
+    for eip_name, slot in world["slots"].items():
+        got = seen.get(world["eips"][eip_name], {})
+        want_id = world["instances"][slot["instance"]]
+        if got.get("InstanceId") != want_id or (
+            slot["private_ip"] and got.get("PrivateIpAddress", slot["private_ip"]) != slot["private_ip"]
+        ):
+            wrong.append(
+                f"{eip_name} -> {slot['instance']} {slot['private_ip']}: "
+                f"AWS has it on {got.get('InstanceId') or 'nothing'}"
+            )
+    if wrong:
+        raise SeedError(
+            f"scenario {scenario} asks for a world AWS cannot hold (one EIP per private IP, one per "
+            "EC2-Classic instance): " + "; ".join(wrong)
+        )
+
+
+def plan_of(sc: dict[str, Any]) -> dict[str, Any]:
+    """The swap plan of this world, as the lab inventory gives it to the runbook (inventories/lab)."""
+    names = instance_names(sc)
+    return {
+        "instance_map": instance_map(sc),
+        "maintenance_instances": maintenance_names(sc),
+        "old_ephemerals": [
+            n for n, c, r in names if c == "old" and r not in ("storage", "logstorage", "postgres")
+        ],
+        "new_instances": [n for n, c, _r in names if c == "new"],
+        "storage": bool(sc.get("parts", {}).get("storage", False)),
+        "vpc": bool(sc.get("parts", {}).get("vpc", False)),
+        # the DB subnet group RDS moves into: the new VPC's when there is one
+        "db_subnet_group": "clusterswap-new-vpc" if sc.get("new_vpc") else "clusterswap-vpc",
+    }
+
+
 def seed(
     name: str,
     session_or_clients: Any = None,
@@ -162,9 +364,20 @@ def seed(
 
     `session_or_clients`: a boto3 Session, or a dict {"ec2": client, "rds": client}. `control`: defaults
     to LocalControl when the clients talk to (mocked) amazonaws.com, else the lab server's /_lab/ API at
-    the clients' endpoint.
+    the clients' endpoint. Every resource is made by an ordinary API call, so the simulator refuses a world
+    that breaks an AWS rule; an EIP that AWS silently moved (one per private IP) raises SeedError.
     """
-    sc = load_scenario(name)
+    return seed_world(load_scenario(name), session_or_clients, control, region)
+
+
+def seed_world(
+    sc: dict[str, Any],
+    session_or_clients: Any = None,
+    control: Control | None = None,
+    region: str | None = None,
+) -> dict[str, Any]:
+    """`seed` for a scenario given as a dict (a scenario file's content, e.g. a benchmark's generated one)."""
+    name = str(sc.get("name", "custom"))
     clients = _clients(session_or_clients, region)
     ec2, rds = clients["ec2"], clients["rds"]
     ctl = control or _default_control(ec2)
@@ -172,77 +385,39 @@ def seed(
     ctl.set_platforms(list(sc.get("platforms", ["EC2", "VPC"])))
     ctl.set_limits(classic=1000, vpc=1000)  # seeding allocates freely; the scenario's limits come last
 
-    world: dict[str, Any] = {"scenario": name, "instances": {}, "eips": {}, "allocations": {}, "volumes": {}}
-    net = sc["vpc"]
-    vpc = ec2.create_vpc(
-        CidrBlock=net["cidr"],
-        TagSpecifications=[{"ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": "clusterswap"}]}],
-    )["Vpc"]["VpcId"]
-    subnet = ec2.create_subnet(
-        VpcId=vpc,
-        CidrBlock=net["subnet"],
-        AvailabilityZone=net["az"],
-        TagSpecifications=[{"ResourceType": "subnet", "Tags": [{"Key": "Name", "Value": "clusterswap-a"}]}],
-    )["Subnet"]["SubnetId"]
-    db_subnet = ec2.create_subnet(
-        VpcId=vpc,
-        CidrBlock=net["db_subnet"],
-        AvailabilityZone=net["db_az"],
-        TagSpecifications=[{"ResourceType": "subnet", "Tags": [{"Key": "Name", "Value": "clusterswap-b"}]}],
-    )["Subnet"]["SubnetId"]
-    world.update(vpc_id=vpc, subnet_id=subnet, db_subnet_ids=[subnet, db_subnet])
-
-    placement = {"AvailabilityZone": net["az"]}
-    for inst_name, cluster, role in instance_names():
-        tags = {"Name": inst_name, "clusterswap:cluster": cluster, "clusterswap:role": role}
-        if inst_name in LAB_HOSTS:
-            tags["lab:host"] = f"cs-{inst_name}"
-        kw: dict[str, Any] = {
-            "ImageId": AMI_ID,
-            "InstanceType": INSTANCE_TYPE,
-            "MinCount": 1,
-            "MaxCount": 1,
-            "Placement": placement,
-            "TagSpecifications": [
-                {"ResourceType": "instance", "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}
-            ],
-        }
-        if sc["clusters"][cluster] == "vpc":
-            kw["SubnetId"] = subnet
-        world["instances"][inst_name] = ec2.run_instances(**kw)["Instances"][0]["InstanceId"]
-
-    eips = sc["eips"]
-    hosts = eips["hosts"]
-    for i, eip_name in enumerate(eips["names"]):
-        address = str(EIP_NETWORK.network_address + i + 1)
-        res = ec2.allocate_address(
-            Domain=eips["domain"],
-            Address=address,
-            TagSpecifications=[{"ResourceType": "elastic-ip", "Tags": [{"Key": "Name", "Value": eip_name}]}],
+    world: dict[str, Any] = {
+        "scenario": name,
+        "instances": {},
+        "private_ips": {},
+        "eips": {},
+        "allocations": {},
+        "slots": {},
+        "volumes": {},
+        "plan": plan_of(sc),
+    }
+    nets = _networks(ec2, sc)
+    subnet, db_subnet = nets["vpc"]["subnets"]["app"], nets["vpc"]["subnets"]["db"]
+    world.update(vpc_id=nets["vpc"]["vpc_id"], subnet_id=subnet, db_subnet_ids=[subnet, db_subnet])
+    if "new_vpc" in nets:
+        new = nets["new_vpc"]
+        world.update(
+            new_vpc_id=new["vpc_id"],
+            new_subnet_id=new["subnets"]["app"],
+            new_db_subnet_ids=[new["subnets"]["app"], new["subnets"]["db"]],
         )
-        world["eips"][eip_name] = res["PublicIp"]
-        target = world["instances"][hosts[i % len(hosts)]]
-        if res.get("AllocationId"):
-            world["allocations"][eip_name] = res["AllocationId"]
-            ec2.associate_address(AllocationId=res["AllocationId"], InstanceId=target)
-        else:
-            ec2.associate_address(PublicIp=res["PublicIp"], InstanceId=target)
+    _launch(ec2, sc, nets, world)
+    _eips(ec2, sc, world)
+    check_eips(ec2, world, name)
 
+    net = sc["vpc"]
     for vol_name, (inst_name, device, holds) in VOLUMES.items():
         vol = ec2.create_volume(
             AvailabilityZone=net["az"],
             Size=10,
             VolumeType="gp2",
-            TagSpecifications=[
-                {
-                    "ResourceType": "volume",
-                    "Tags": [
-                        {"Key": "Name", "Value": vol_name},
-                        {"Key": "clusterswap:holds", "Value": holds},
-                        {"Key": "clusterswap:device", "Value": device},
-                    ],
-                }
-            ],
+            TagSpecifications=_tag_spec(
+                "volume", {"Name": vol_name, "clusterswap:holds": holds, "clusterswap:device": device}
+            ),
         )["VolumeId"]
         ec2.attach_volume(VolumeId=vol, InstanceId=world["instances"][inst_name], Device=device)
         world["volumes"][vol_name] = vol
@@ -254,12 +429,19 @@ def seed(
             SubnetIds=[subnet, db_subnet],
         )
         world["db_subnet_group"] = "clusterswap-vpc"
+        if "new_vpc" in nets:  # the new VPC's DB subnet group, which RDS moves into on the day
+            rds.create_db_subnet_group(
+                DBSubnetGroupName="clusterswap-new-vpc",
+                DBSubnetGroupDescription="clusterswap new VPC subnets for RDS",
+                SubnetIds=world["new_db_subnet_ids"],
+            )
+            world["new_db_subnet_group"] = "clusterswap-new-vpc"
         world["rds"] = {}
         for db in sc["rds"]:
             kw = {
                 "DBInstanceIdentifier": db["identifier"],
                 "Engine": db.get("engine", "mysql"),
-                "DBInstanceClass": db.get("class", "db.m1.small"),
+                "DBInstanceClass": db.get("class", "db.m3.medium"),
                 "AllocatedStorage": 20,
                 "MasterUsername": "admin",
                 "MasterUserPassword": "lab-password-not-secret",

@@ -22,24 +22,26 @@ def incident() -> Iterator[Lab]:
 
 @pytest.fixture
 def small() -> Iterator[Lab]:
-    """A bare Classic-enabled lab with a few Classic EIPs on one Classic instance, plus a VPC instance
-    (cheaper than seeding a whole scenario); `world` is shaped like a seeded one."""
+    """A bare Classic-enabled lab with three Classic EIPs, each on its own Classic instance (a Classic
+    instance holds one EIP), plus a VPC instance (cheaper than seeding a whole scenario); `world` is shaped
+    like a seeded one."""
     with mock_lab() as lab:
         client = ec2()
         vpc = client.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
         subnet = client.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
         run = {"ImageId": "ami-12c6146b", "MinCount": 1, "MaxCount": 1}
-        old = client.run_instances(**run)["Instances"][0]["InstanceId"]
+        olds = [client.run_instances(**run)["Instances"][0]["InstanceId"] for _ in range(3)]
         maint = client.run_instances(**run)["Instances"][0]["InstanceId"]
         new = client.run_instances(SubnetId=subnet, **run)["Instances"][0]["InstanceId"]
-        lab.world = {"instances": {"old-lb-1": old, "maint-1": maint, "new-lb-1": new}, "eips": {}}
+        instances = {f"old-lb-{n + 1}": old for n, old in enumerate(olds)}
+        lab.world = {"instances": {**instances, "maint-1": maint, "new-lb-1": new}, "eips": {}}
         for i, name in enumerate(["web-3", "web-9", "web-5"]):
             ip = client.allocate_address(
                 Domain="standard",
                 Address=f"127.100.0.{i + 1}",
                 TagSpecifications=[{"ResourceType": "elastic-ip", "Tags": [{"Key": "Name", "Value": name}]}],
             )["PublicIp"]
-            client.associate_address(PublicIp=ip, InstanceId=old)
+            client.associate_address(PublicIp=ip, InstanceId=olds[i])
             lab.world["eips"][name] = ip
         backdate_addresses(48)
         yield lab
@@ -140,7 +142,9 @@ def test_move_is_seen_in_progress_before_it_completes() -> None:
     with mock_lab("incident", latency_scale=0.02) as lab:  # address_move 90 s -> 1.8 s
         client = ec2()
         ip = lab.world["eips"]["web-9"]
-        client.disassociate_address(PublicIp=ip)
+        client.disassociate_address(PublicIp=ip)  # eventually consistent: wait until it shows
+        while client.describe_addresses(PublicIps=[ip])["Addresses"][0].get("InstanceId"):
+            time.sleep(0.01)
         assert client.move_address_to_vpc(PublicIp=ip)["Status"] == "MoveInProgress"
         moving = client.describe_moving_addresses(PublicIps=[ip])["MovingAddressStatuses"]
         assert moving == [{"MoveStatus": "movingToVpc", "PublicIp": ip}]
@@ -212,6 +216,7 @@ def test_classic_eip_moves_between_classic_instances_by_public_ip(small: Lab) ->
 def test_stopping_classic_instance_drops_its_eips_but_vpc_keeps_them(small: Lab) -> None:
     client = ec2()
     old, new = small.world["instances"]["old-lb-1"], small.world["instances"]["new-lb-1"]
+    others = [small.world["instances"]["old-lb-2"], small.world["instances"]["old-lb-3"]]
     small.state.vpc_limit = 10
     alloc = client.allocate_address(Domain="vpc")["AllocationId"]
     client.associate_address(AllocationId=alloc, InstanceId=new)
@@ -223,11 +228,12 @@ def test_stopping_classic_instance_drops_its_eips_but_vpc_keeps_them(small: Lab)
             if a.get("InstanceId") == instance_id
         ]
 
-    assert len(on(old)) == 3
+    assert len(on(old)) == 1
     assert len(on(new)) == 1
     client.stop_instances(InstanceIds=[old, new])
     assert on(old) == []
     assert len(on(new)) == 1
+    assert [len(on(i)) for i in others] == [1, 1]  # the running Classic instances keep theirs
 
 
 def test_association_becomes_visible_only_after_its_delay() -> None:

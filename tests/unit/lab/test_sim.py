@@ -201,7 +201,7 @@ def test_rds_outside_vpc_has_no_subnet_group_and_moves_with_latency() -> None:
         def describe() -> dict[str, Any]:
             return rds.describe_db_instances(DBInstanceIdentifier="mysql-1")["DBInstances"][0]  # type: ignore[no-any-return]
 
-        assert describe()["DBInstanceStatus"] == "modifying"
+        assert describe()["DBInstanceStatus"] == "moving-to-vpc"
         assert "DBSubnetGroup" not in describe()
         wait_for(lambda: describe()["DBInstanceStatus"] == "available")
         assert time.monotonic() - start == pytest.approx(0.225, abs=0.15)

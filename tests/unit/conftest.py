@@ -188,16 +188,8 @@ class EipLab:
         return self.lab.state.add_fault(operation=operation, nth=nth, code=code, times=times, message=message)
 
     # ----------------------------------------------------------------- private IPs and interfaces
-    #
-    # One EIP per private IP (research/aws-rules.md §1a). TODO(issue 9, strict simulator): until the lead's
-    # simulator lands on main, moto reports every EIP of an interface on its *primary* IP and ignores
-    # AssociateAddress's PrivateIpAddress, so these helpers give an instance more places for EIPs by
-    # attaching more interfaces (one EIP on each one's primary IP, which moto reports exactly), not by
-    # assigning secondary IPs. `strict` says which simulator this is.
-
-    @property
-    def strict(self) -> bool:
-        return "hosts" in self.world  # the world format of the strict simulator (design-issue9.md §2)
+    # One EIP per private IP (research/aws-rules.md §1a): the simulator holds each EIP on its own private
+    # IP (or EC2-Classic instance); these helpers give instances the private IPs prepare would give them.
 
     def describe_instance(self, name: str) -> dict[str, Any]:
         reservation = self.ec2.describe_instances(InstanceIds=[self.instance(name)])["Reservations"][0]
@@ -233,16 +225,22 @@ class EipLab:
         return ids
 
     def give_slots(self, name: str, total: int) -> list[tuple[str, str]]:
-        """Make the instance have `total` places for EIPs (what prepare does with secondary IPs)."""
-        have = len(self.slots(name))
-        if have < total:
-            if self.strict:
-                eni = self.interfaces(name)[0]["NetworkInterfaceId"]
+        """Make the instance have `total` private IPs (what prepare does): secondary IPs on its interfaces,
+        filling each up to its type's limit before the next."""
+        inst = self.describe_instance(name)
+        types = self.ec2.describe_instance_types(InstanceTypes=[inst["InstanceType"]])["InstanceTypes"]
+        per_interface = types[0]["NetworkInfo"]["Ipv4AddressesPerInterface"]
+        missing = total - len(self.slots(name))
+        room = sum(per_interface - len(e["PrivateIpAddresses"]) for e in self.interfaces(name))
+        if missing > room:  # attach interfaces, as an operator would (up to the type's limit)
+            self.add_interfaces(name, -(-(missing - room) // per_interface))
+        for eni in self.interfaces(name):
+            count = min(missing, per_interface - len(eni["PrivateIpAddresses"]))
+            if count > 0:
                 self.ec2.assign_private_ip_addresses(
-                    NetworkInterfaceId=eni, SecondaryPrivateIpAddressCount=total - have
+                    NetworkInterfaceId=eni["NetworkInterfaceId"], SecondaryPrivateIpAddressCount=count
                 )
-            else:
-                self.add_interfaces(name, total - have)
+                missing -= count
         return self.slots(name)
 
     def put(self, public_ip: str, eni: str, private_ip: str) -> None:
@@ -263,52 +261,13 @@ class EipLab:
         a = self.addresses()[public_ip]
         return a.get("NetworkInterfaceId"), a.get("PrivateIpAddress")
 
-    def legalize(self) -> None:
-        """Each VPC EIP on its own private IP, as AWS allows (the lax simulator seeds several on one)."""
-        if self.strict:
-            return
-        by_instance: dict[str, list[str]] = {}
-        for ip, a in sorted(self.addresses().items()):
-            if a.get("Domain") == "vpc" and a.get("InstanceId"):
-                by_instance.setdefault(a["InstanceId"], []).append(ip)
-        names = {v: k for k, v in self.world["instances"].items()}
-        for instance_id, ips in by_instance.items():
-            slots = self.give_slots(names[instance_id], len(ips))
-            for ip, (eni, private_ip) in zip(ips, slots, strict=False):
-                self.put(ip, eni, private_ip)
+    @property
+    def instance_map(self) -> dict[str, str]:
+        return dict(self.world["plan"]["instance_map"])
 
-    def classic_fleet(self) -> dict[str, str]:
-        """vpc-day as AWS allows it: one Classic EIP per Classic old load balancer (old-lb-1..24) and a
-        Classic maintenance fleet maint-1..24. Returns the instance map (old-lb-1..12 -> new-lb-1,
-        old-lb-13..24 -> new-lb-2). TODO(issue 9): the strict simulator's vpc-day world is this already."""
-        if self.strict:
-            return dict(self.world["plan"]["instance_map"])
-        base = self.describe_instance("old-lb-1")
-        for cluster, prefix in (("old", "old-lb"), ("maintenance", "maint")):
-            for n in range(1 if prefix == "maint" else 3, 25):
-                name = f"{prefix}-{n}"
-                if name in self.world["instances"]:
-                    continue
-                role = "lb" if cluster == "old" else "maintenance"
-                tags = {"Name": name, "clusterswap:cluster": cluster, "clusterswap:role": role}
-                inst = self.ec2.run_instances(
-                    ImageId=base["ImageId"],
-                    InstanceType=base["InstanceType"],
-                    MinCount=1,
-                    MaxCount=1,
-                    TagSpecifications=[
-                        {
-                            "ResourceType": "instance",
-                            "Tags": [{"Key": k, "Value": v} for k, v in tags.items()],
-                        }
-                    ],
-                )["Instances"][0]
-                self.world["instances"][name] = inst["InstanceId"]
-        ips = sorted(self.all_ips(), key=lambda ip: tuple(int(x) for x in ip.split(".")))
-        for n, ip in enumerate(ips, start=1):
-            self.ec2.associate_address(PublicIp=ip, InstanceId=self.instance(f"old-lb-{n}"))
-        self.lab.tick()
-        return {f"old-lb-{n}": "new-lb-1" if n <= 12 else "new-lb-2" for n in range(1, 25)}
+    @property
+    def maintenance_instances(self) -> list[str]:
+        return list(self.world["plan"]["maintenance_instances"])
 
 
 @pytest.fixture

@@ -1,8 +1,7 @@
 """Unit tests of plugins/modules/swap_plan_info.py, in-process against the lab's simulated AWS.
 
-The worlds are made legal first (one EIP per private IP: `EipLab.legalize`, `EipLab.classic_fleet`) and the
-target instances are given the places prepare would give them (`EipLab.give_slots`); see the TODO in
-tests/unit/conftest.py about the simulator these run on.
+The worlds hold one EIP per private IP (or per EC2-Classic instance), as AWS does; the target instances are
+given the private IPs prepare would give them (`EipLab.give_slots`).
 """
 
 from __future__ import annotations
@@ -34,7 +33,6 @@ def prepared(lab) -> None:
 
 def default_lab(make_lab, prepare: bool = True):
     lab = make_lab("default")
-    lab.legalize()
     if prepare:
         prepared(lab)
     return lab
@@ -136,7 +134,7 @@ def test_targets_are_pinned_once_the_instance_has_the_private_ips(
 ) -> None:
     """Before prepare the maintenance and new targets are only instances; each run pins what it can."""
     lab = default_lab(make_lab, prepare=False)
-    lab.give_slots("maint-1", 2)  # room for 8 on its interfaces (m1.small 2 × 4), but only 2 addresses yet
+    lab.give_slots("maint-1", 2)  # room for 10 on its interface (m5.large), but only 2 addresses yet
     record = tmp_path / "plan.json"
     first = run_module(MODULE, args(record))
     assert first["problems"] == [], first["problems"]
@@ -170,28 +168,17 @@ def test_targets_are_pinned_once_the_instance_has_the_private_ips(
 
 def test_a_version_1_record_is_read_and_rewritten_with_pins(make_lab, run_module, tmp_path: Path) -> None:
     lab = default_lab(make_lab)
-    names = {
-        a["PublicIp"]: {t["Key"]: t["Value"] for t in a.get("Tags", [])}["Name"]
-        for a in lab.addresses().values()
-    }
     by_id = {v: k for k, v in lab.world["instances"].items()}
     holders = lab.holders()
     v1 = [
         {
-            "name": names[ip],
+            "name": lab.name_of(ip),
             "public_ip": ip,
-            "old_instance": by_id[holders[ip]] if holders[ip] else "old-lb-1",
-            "new_instance": DEFAULT_MAP.get(by_id.get(holders[ip], ""), "new-lb-1"),
+            "old_instance": by_id[holders[ip]],
+            "new_instance": DEFAULT_MAP[by_id[holders[ip]]],
         }
         for ip in lab.all_ips()
     ]
-    # today's format carries old_instance from DescribeAddresses' InstanceId; the lax simulator drops that for
-    # EIPs associated by interface, so name the old instance from the interface's owner instead
-    for entry in v1:
-        eni, _ = lab.where(entry["public_ip"])
-        for name in ("old-lb-1", "old-lb-2"):
-            if any(e["NetworkInterfaceId"] == eni for e in lab.interfaces(name)):
-                entry["old_instance"], entry["new_instance"] = name, DEFAULT_MAP[name]
     record = tmp_path / "plan.json"
     record.write_text(json.dumps({"eips": v1}))
     result = run_module(MODULE, args(record))
@@ -330,16 +317,13 @@ def test_eip_moved_elsewhere_after_the_record_is_a_problem(make_lab, run_module,
 def test_a_maintenance_server_that_cannot_hold_the_eips_stops_preflight(
     make_lab, run_module, tmp_path: Path
 ) -> None:
-    """The lax world's m1.small maint-1 with one interface holds 4 of 8 (strict world: small-maintenance)."""
-    lab = default_lab(make_lab, prepare=False)
-    if lab.strict:  # TODO(issue 9): use the small-maintenance scenario (t3.micro) once it is on main
-        return
+    make_lab("small-maintenance")  # maint-1 is a t3.micro: 2 interfaces x 2 addresses, the plan has 8 EIPs
     result = run_module(MODULE, args(tmp_path / "plan.json"))
     assert result["capacity_problems"] == [
-        "maint-1 (m1.small, 1 of at most 2 interfaces attached, 4 IPv4 addresses per interface) must hold "
-        "8 EIPs but can hold at most 4 on its attached interfaces: attach another interface (then 8 "
-        "addresses), use a larger instance type (m5.large holds 3 × 10), or add maintenance instances "
-        "(clusterswap_maintenance_instances)"
+        "maint-1 (t3.micro, 1 of at most 2 interfaces attached, 2 IPv4 addresses per interface) must hold "
+        "8 EIPs but can hold at most 2 on its attached interfaces: attach another interface (at most 4 "
+        "addresses with 2, still not enough), use a larger instance type (m5.large holds 3 × 10), or add "
+        "maintenance instances (clusterswap_maintenance_instances)"
     ]
     assert result["capacity_problems"][0] in result["problems"]
     assert not (tmp_path / "plan.json").exists()
@@ -348,10 +332,10 @@ def test_a_maintenance_server_that_cannot_hold_the_eips_stops_preflight(
 # --------------------------------------------------------------------------- the VPC day
 
 
-def vpc_day_args(record: Path, instance_map: dict[str, str], **extra: object) -> dict[str, object]:
+def vpc_day_args(record: Path, lab, **extra: object) -> dict[str, object]:
     return {
-        "instance_map": instance_map,
-        "maintenance_instances": [f"maint-{n}" for n in range(1, 25)],
+        "instance_map": lab.instance_map,
+        "maintenance_instances": lab.maintenance_instances,
         "stop_instances": ["old-lb-1"],
         "record": str(record),
         **extra,
@@ -360,16 +344,15 @@ def vpc_day_args(record: Path, instance_map: dict[str, str], **extra: object) ->
 
 def vpc_day(make_lab, scenario: str = "vpc-day"):
     lab = make_lab(scenario)
-    instance_map = lab.classic_fleet()
-    lab.give_slots("new-lb-1", 12)
-    lab.give_slots("new-lb-2", 12)
-    return lab, instance_map
+    lab.give_slots("new-lb-1", 12)  # m5.xlarge: 12 on its interface
+    lab.give_slots("new-lb-2", 12)  # m5.large with 2 interfaces: 10 + 2
+    return lab
 
 
 def test_vpc_day_plan_is_clean(make_lab, run_module, api_calls, tmp_path: Path) -> None:
-    _lab, instance_map = vpc_day(make_lab)
+    lab = vpc_day(make_lab)
     api_calls.reset()
-    result = run_module(MODULE, vpc_day_args(tmp_path / "plan.json", instance_map))
+    result = run_module(MODULE, vpc_day_args(tmp_path / "plan.json", lab))
     assert result["problems"] == [], result["problems"]
     assert result["vpc_moves_needed"] == 24
     assert {e["domain"] for e in result["eips"]} == {"standard"}
@@ -384,10 +367,8 @@ def test_vpc_day_plan_is_clean(make_lab, run_module, api_calls, tmp_path: Path) 
 
 
 def test_a_single_classic_maintenance_server_cannot_hold_24(make_lab, run_module, tmp_path: Path) -> None:
-    _lab, instance_map = vpc_day(make_lab)
-    result = run_module(
-        MODULE, vpc_day_args(tmp_path / "plan.json", instance_map, maintenance_instances=["maint-1"])
-    )
+    lab = vpc_day(make_lab)
+    result = run_module(MODULE, vpc_day_args(tmp_path / "plan.json", lab, maintenance_instances=["maint-1"]))
     assert (
         "maint-1 (EC2-Classic) must hold 24 EIPs but an EC2-Classic instance holds exactly 1: a Classic "
         "maintenance fleet needs one instance per EIP (add maintenance instances "
@@ -396,8 +377,8 @@ def test_a_single_classic_maintenance_server_cannot_hold_24(make_lab, run_module
 
 
 def test_incident_names_the_limit_needed_and_free(make_lab, run_module, tmp_path: Path) -> None:
-    _lab, instance_map = vpc_day(make_lab, "incident")
-    result = run_module(MODULE, vpc_day_args(tmp_path / "plan.json", instance_map))
+    lab = vpc_day(make_lab, "incident")
+    result = run_module(MODULE, vpc_day_args(tmp_path / "plan.json", lab))
     assert result["vpc_moves_needed"] == 24
     assert all(e["needs_move_to_vpc"] for e in result["eips"])
     problems = "\n".join(result["problems"])

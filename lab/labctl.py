@@ -29,7 +29,18 @@ from pathlib import Path
 from typing import Any
 
 from lab.hosts import containers, podman, seed, volumes
-from lab.hosts.world import HOSTS, IMAGE, REPO, SEEDED_VOLUMES, STATE_DIR, Host, VolumeLayout
+from lab.hosts.world import (
+    IMAGE,
+    REPO,
+    SEEDED_VOLUMES,
+    STATE_DIR,
+    TOPOLOGY_FILE,
+    Host,
+    VolumeLayout,
+    discover,
+    load_topology,
+    save_topology,
+)
 
 SIM_HOST = "127.0.0.1"
 SIM_PORT = 5055
@@ -199,6 +210,7 @@ def remove_hosts() -> list[str]:
     removed = containers.remove_all()
     volumes.remove_all()
     seed.MANIFEST.unlink(missing_ok=True)
+    TOPOLOGY_FILE.unlink(missing_ok=True)
     return removed
 
 
@@ -219,10 +231,8 @@ def seed_hosts() -> dict[str, Any]:
             "mountpoint": vol.layout.mountpoint,
             "files": files,
         }
-    wanted = {_tags(i).get("lab:host") for i in instances} - {None}
-    unknown = wanted - {h.container for h in HOSTS}
-    if unknown:
-        say(f"warning: instances tagged lab:host with no known host: {sorted(unknown)}")
+    topo = discover(ec2(), warn=say)
+    save_topology(topo)
     by_name = {_tags(i).get("Name"): i for i in instances}
 
     def prepare(host: Host) -> None:
@@ -233,23 +243,24 @@ def seed_hosts() -> dict[str, Any]:
             if vol.layout.kind in ("home", "logs"):
                 seed.mount_in(host.container, vol.device, vol.layout.mountpoint)
             elif vol.layout.kind == "pgdata":
-                seed.seed_postgres(host.container, vol.device, vol.layout.mountpoint)
+                seed.seed_postgres(host.container, vol.device, vol.layout.mountpoint, topo.cidrs)
                 manifest["postgres"] = {
                     "instance": host.name,
                     "database": "pythonanywhere",
                     "tables": seed.postgres_checksums(host.container),
                 }
 
-    hosts = tuple(h for h in HOSTS if h.container in wanted and _tags(by_name[h.name]).get("lab:host"))
-    containers.create_all(hosts, then=prepare)
-    if manifest["postgres"]:
-        copy_postgres_config(f"cs-{manifest['postgres']['instance']}")
+    containers.create_all(topo, then=prepare)
+    old_pg = topo.host(manifest["postgres"]["instance"]) if manifest["postgres"] else None
+    new_pg = next((h for h in topo.hosts if h.cluster == "new" and h.role == "postgres"), None)
+    if old_pg and new_pg:
+        copy_postgres_config(old_pg.container, new_pg.container)
     seed.write_manifest(manifest)
     stop_stopped_instances(by_id)
     return manifest
 
 
-def copy_postgres_config(source: str, target: str = "cs-new-postgres-1") -> None:
+def copy_postgres_config(source: str, target: str) -> None:
     """The new Postgres server was set up 'the day before' with the old one's configuration, pointing at
     the data volume it will receive; its cluster starts only by hand (start.conf manual)."""
     if not podman.exists(target):
@@ -278,7 +289,8 @@ def stop_stopped_instances(by_id: dict[str, dict[str, Any]]) -> None:
 
 
 def hosts_complete() -> bool:
-    return all(podman.exists(h.container) for h in HOSTS) and seed.MANIFEST.exists()
+    topo = load_topology()
+    return bool(topo.hosts) and all(podman.exists(h.container) for h in topo.hosts) and seed.MANIFEST.exists()
 
 
 # --- edge ---
@@ -376,9 +388,12 @@ def cmd_status() -> None:
     edge = running_pid("edge")
     print(f"traffic edge:  {'pid ' + str(edge) if edge else 'not running'}")
     print(f"scenario:      {seeded_scenario() or '-'}")
+    print("networks:")
+    for net in load_topology().networks:
+        print(f"  {net.name:24} {net.cidr:18} gateway {net.gateway}")
     print("containers:")
     for row in containers.status():
-        print(f"  {row['container']:24} {row['state']:10} {row['ip']:14} {row['role']}")
+        print(f"  {row['container']:24} {row['state']:10} {row['role']:13} {row['ip']}")
     loops = volumes.our_loops()
     print(f"loop devices:  {len(loops)}")
     for dev, back in sorted(loops.items()):
@@ -386,7 +401,11 @@ def cmd_status() -> None:
     if sim and sim_answers():
         print("EIP routes:")
         for ip, route in sorted(lab_api("/_lab/routes").items(), key=lambda kv: ipaddress.ip_address(kv[0])):
-            target = f"{route['instance_id']} -> {route['lab_host'] or 'no container'}" if route else "-"
+            target = "-"
+            if route:
+                where = route.get("network_interface_id") or "EC2-Classic"
+                host = route["lab_host"] or "no container"
+                target = f"{route['private_ip']} ({route['instance_id']}, {where}) -> {host}"
             print(f"  {ip:16} {target}")
 
 
@@ -399,7 +418,7 @@ def cmd_down() -> None:
     for path in STATE_DIR.glob("*"):
         if path != LOG_DIR:
             shutil.rmtree(path) if path.is_dir() else path.unlink()
-    say(f"down: removed {len(removed)} containers, the network, loop devices, volume files "
+    say(f"down: removed {len(removed)} containers, the networks, loop devices, volume files "
         f"({time.monotonic() - t0:.1f}s)")  # fmt: skip
 
 

@@ -22,3 +22,9 @@ if ! grep -qF "$want" "$conf" 2>/dev/null || ! grep -q '^runtime = "runc"' "$con
   printf '[containers]\n%s\n\n[engine]\nruntime = "runc"\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n' "$want" > "$conf"
   echo "host-deps: wrote $conf"
 fi
+# Every container host runs systemd, which takes inotify instances of the (shared) root user: with the
+# kernel's default of 128 the vpc-day world's ~57 hosts stop booting after about 30 (systemd exits 255).
+if [ "$(cat /proc/sys/fs/inotify/max_user_instances)" -lt 8192 ]; then
+  sysctl -q -w fs.inotify.max_user_instances=8192
+  echo "host-deps: fs.inotify.max_user_instances=8192 (one systemd per container host)"
+fi

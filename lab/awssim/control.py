@@ -37,7 +37,10 @@ def reset_moto() -> None:
 
 
 def routes(region: str | None = None) -> dict[str, Any]:
-    """EIP public ip -> {"instance_id", "lab_host"} or None, as DescribeAddresses shows it now."""
+    """EIP public ip -> where it is associated now, or None:
+    {"instance_id", "network_interface_id", "private_ip", "lab_host"}. A VPC EIP's private IP is the one
+    DescribeAddresses shows as its PrivateIpAddress (the exact address of its network interface); an
+    EC2-Classic EIP has no network interface, and its private IP is its instance's."""
     STATE.tick()
     out: dict[str, Any] = {}
     with STATE.lock:
@@ -50,5 +53,14 @@ def routes(region: str | None = None) -> dict[str, Any]:
                     out[a.public_ip] = None
                     continue
                 tags = {t["key"]: t["value"] for t in inst.get_tags()}
-                out[a.public_ip] = {"instance_id": inst.id, "lab_host": tags.get("lab:host")}
+                if a.domain == "vpc" and a.eni is not None:
+                    eni_id, private_ip = a.eni.id, a.private_ip_address
+                else:
+                    eni_id, private_ip = None, inst.private_ip
+                out[a.public_ip] = {
+                    "instance_id": inst.id,
+                    "network_interface_id": eni_id,
+                    "private_ip": private_ip,
+                    "lab_host": tags.get("lab:host"),
+                }
     return out

@@ -1,11 +1,13 @@
 """The lab's traffic edge: what the internet side of an Elastic IP does, on one machine.
 
 Listens on port 80 of every EIP address the simulated AWS knows (127.100.x.y: Linux delivers all of
-127/8 to the loopback). Per connection it looks up which instance the EIP is associated with right now
-(`GET /_lab/routes`, cached at most 0.5 s), connects to that instance's container on port 80, sends a
-PROXY protocol v1 header with the client's address (as a network load balancer does) and relays bytes
-both ways. A connection to an EIP associated with nothing, or with an instance that has no container,
-is closed at once.
+127/8 to the loopback). Per connection it looks up the private IP the EIP is associated with right now
+(`GET /_lab/routes`, cached at most 0.5 s: for a VPC EIP the exact private IP of its network interface,
+for an EC2-Classic EIP its instance's address), connects to that private IP on port 80 (the lab's podman
+networks are the subnets, so the host routes to it; it answers only if the container's OS has that
+address), sends a PROXY protocol v1 header with the client's address (as a network load balancer does)
+and relays bytes both ways. A connection to an EIP associated with nothing, or with an instance that has
+no container, is closed at once; one to a private IP that does not answer, when the connect fails.
 
     python -m lab.hosts.edge --sim http://127.0.0.1:5055 [--port 80]
 """
@@ -21,8 +23,6 @@ import signal
 import time
 import urllib.request
 from typing import Any
-
-from lab.hosts.world import container_ip
 
 ROUTE_TTL = 0.5
 REFRESH_EVERY = 0.25
@@ -51,10 +51,13 @@ class Routes:
             return self.table
 
     async def lookup(self, eip: str) -> str | None:
-        """The container address to forward an EIP's connection to, or None to refuse it."""
+        """The private IP to forward an EIP's connection to, or None to refuse it (associated with nothing,
+        or with an instance that has no container: nothing could answer)."""
         table = self.table if time.monotonic() - self.fetched <= ROUTE_TTL else await self.refresh()
         route = table.get(eip)
-        return container_ip(route.get("lab_host")) if route else None
+        if not route or not route.get("lab_host"):
+            return None
+        return route.get("private_ip") or None
 
 
 def proxy_header(client: tuple[str, int], local: tuple[str, int]) -> bytes:

@@ -9,18 +9,23 @@ import io
 import tarfile
 import time
 
-from lab.hosts.world import SUBNET, WEB_OF_CLUSTER, Host, host_by_name
+from lab.hosts import private_ips
+from lab.hosts.world import Host, Topology
 
 WANTS = "/etc/systemd/system/multi-user.target.wants"
 
-# Every nginx in the lab is reached by the traffic edge, which speaks PROXY protocol v1 from the lab
-# network: a server block only has to `listen 80 proxy_protocol;` to see the real client in $remote_addr.
-EDGE_CONF = f"""\
+
+def edge_conf(topo: Topology) -> str:
+    """Every nginx in the lab is reached by the traffic edge, which speaks PROXY protocol v1 from the lab's
+    networks (from each network's gateway, the host's end of the bridge; the maintenance server's bypass from
+    its own address): a server block only has to `listen 80 proxy_protocol;` to see the real client."""
+    trusted = "".join(f"set_real_ip_from {cidr};\n" for cidr in topo.cidrs)
+    return f"""\
 # clusterswap lab: the traffic edge sends a PROXY protocol v1 header carrying the client's address.
 # A server block that does `listen 80 proxy_protocol;` sees the real client in $remote_addr.
-set_real_ip_from {SUBNET};
-real_ip_header proxy_protocol;
+{trusted}real_ip_header proxy_protocol;
 """
+
 
 EXPORT_UNIT = """\
 [Unit]
@@ -44,14 +49,17 @@ def page(host: Host, extra: str = "") -> str:
 
 
 def whoami(host: Host) -> str:
-    return f'    location = /_lab/whoami {{ default_type text/plain; return 200 "{page(host)}"; }}\n'
+    """Who answered, the client it saw, and the private IP the connection came in on."""
+    text = page(host, " addr=$server_addr")
+    return f'    location = /_lab/whoami {{ default_type text/plain; return 200 "{text}"; }}\n'
 
 
-def site_lb(host: Host) -> str:
-    web = host_by_name(WEB_OF_CLUSTER[host.cluster])
-    assert web is not None
+def site_lb(host: Host, topo: Topology) -> str:
+    web = topo.web_of(host.cluster)
+    if web is None:
+        raise ValueError(f"{host.name}: the {host.cluster} cluster has no web server with a container host")
     return f"""\
-# clusterswap lab: load balancer of the {host.cluster} cluster, proxies to {web.name}.
+# clusterswap lab: load balancer of the {host.cluster} cluster, proxies to {web.name} ({web.ip}).
 server {{
     listen 80 proxy_protocol default_server;
 {whoami(host)}
@@ -66,7 +74,7 @@ server {{
 """
 
 
-def site_web(host: Host) -> str:
+def site_web(host: Host, topo: Topology) -> str:
     text = page(host, " via=$lab_via")
     return f"""\
 # clusterswap lab: web server of the {host.cluster} cluster. Port 80: from the traffic edge (PROXY
@@ -86,7 +94,7 @@ server {{
 """
 
 
-def site_maintenance(host: Host) -> str:
+def site_maintenance(host: Host, topo: Topology) -> str:
     return f"""\
 # clusterswap lab: the maintenance server before the runbook configures it (it replaces this file).
 server {{
@@ -100,12 +108,15 @@ server {{
 SITES = {"lb": site_lb, "web": site_web, "maintenance": site_maintenance}
 
 
-def files_for(host: Host) -> dict[str, str]:
-    """{absolute path: content}; content starting with '->' is a symlink target."""
-    files = {"/etc/clusterswap-lab": f"name={host.name}\ncluster={host.cluster}\nrole={host.role}\n"}
+def files_for(host: Host, topo: Topology) -> dict[str, str | tuple[str, int]]:
+    """{absolute path: content or (content, mode)}; content starting with '->' is a symlink target."""
+    files: dict[str, str | tuple[str, int]] = {
+        "/etc/clusterswap-lab": f"name={host.name}\ncluster={host.cluster}\nrole={host.role}\n"
+    }
+    files.update(private_ips.seed_files(host))
     if host.role in SITES:
-        files["/etc/nginx/conf.d/lab-edge.conf"] = EDGE_CONF
-        files["/etc/nginx/sites-available/lab-default"] = SITES[host.role](host)
+        files["/etc/nginx/conf.d/lab-edge.conf"] = edge_conf(topo)
+        files["/etc/nginx/sites-available/lab-default"] = SITES[host.role](host, topo)
         files["/etc/nginx/sites-enabled/lab-default"] = "->../sites-available/lab-default"
         files[f"{WANTS}/nginx.service"] = "->/lib/systemd/system/nginx.service"
     if host.role == "postgres":
@@ -116,23 +127,30 @@ def files_for(host: Host) -> dict[str, str]:
     return files
 
 
-def dirs_for(host: Host) -> list[str]:
-    return {
+#: Directories the image does not have, made when a file goes in them.
+NEW_DIRS = ("/etc/clusterswap", "/usr/local/lib/clusterswap-lab")
+
+
+def dirs_for(host: Host, files: dict[str, str | tuple[str, int]] | None = None) -> list[str]:
+    role_dirs = {
         "storage": ["/srv/home", "/srv/home2", "/srv/logs"],
         "postgres": ["/srv/pgdata"],
     }.get(host.role, [])
+    return role_dirs + [d for d in NEW_DIRS if any(p.startswith(d + "/") for p in files or {})]
 
 
-def tar_for(host: Host) -> bytes:
+def tar_for(host: Host, topo: Topology) -> bytes:
     """The role's files and directories as a tar stream rooted at /."""
     buf = io.BytesIO()
     now = time.time()
+    files = files_for(host, topo)
     with tarfile.open(fileobj=buf, mode="w") as tar:
-        for path in dirs_for(host):
+        for path in dirs_for(host, files):
             info = tarfile.TarInfo(path.lstrip("/"))
             info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, now
             tar.addfile(info)
-        for path, content in files_for(host).items():
+        for path, entry in files.items():
+            content, mode = entry if isinstance(entry, tuple) else (entry, 0o644)
             info = tarfile.TarInfo(path.lstrip("/"))
             info.mtime = now
             if content.startswith("->"):
@@ -140,6 +158,6 @@ def tar_for(host: Host) -> bytes:
                 tar.addfile(info)
             else:
                 data = content.encode()
-                info.size, info.mode = len(data), 0o644
+                info.size, info.mode = len(data), mode
                 tar.addfile(info, io.BytesIO(data))
     return buf.getvalue()

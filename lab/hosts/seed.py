@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lab.hosts import podman, volumes
-from lab.hosts.world import STATE_DIR, SUBNET, VolumeLayout
+from lab.hosts.world import STATE_DIR, VolumeLayout
 
 MANIFEST = STATE_DIR / "manifest.json"
 SEED_POSTGRES = Path(__file__).with_name("seed_postgres.sh")
@@ -91,8 +91,10 @@ def mount_in(container: str, device: str, mountpoint: str) -> None:
     podman.exec_in(container, ["sh", "-c", f"mkdir -p {mountpoint} && mount {device} {mountpoint}"])
 
 
-def seed_postgres(container: str, device: str, mountpoint: str) -> None:
-    podman.run_script(container, SEED_POSTGRES.read_text(), device, mountpoint, SUBNET)
+def seed_postgres(container: str, device: str, mountpoint: str, trusted: list[str]) -> None:
+    """Create the database on the data volume; clients from the `trusted` networks (the lab's) need no
+    password."""
+    podman.run_script(container, SEED_POSTGRES.read_text(), device, mountpoint, *trusted)
 
 
 def postgres_checksums(container: str, database: str = "pythonanywhere") -> dict[str, str]:

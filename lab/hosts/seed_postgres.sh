@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Runs inside the old Postgres server at seed time (podman exec -i ... bash -s -- DEVICE MOUNTPOINT SUBNET):
+# Runs inside the old Postgres server at seed time (podman exec -i ... bash -s -- DEVICE MOUNTPOINT CIDR...):
 # mounts the blank data volume, creates the cluster on it and the `pythonanywhere` database with rows.
 set -euo pipefail
-device=$1 mnt=$2 subnet=$3
+device=$1 mnt=$2
+shift 2
 mkfs.ext4 -q -F -L pgdata "$device"
 mkdir -p "$mnt"
 mount "$device" "$mnt"
@@ -10,8 +11,8 @@ install -d -o postgres -g postgres "$mnt/15"
 pg_createcluster -q 15 main -d "$mnt/15/main" -- --auth-local=peer --auth-host=scram-sha-256 >/dev/null
 conf=/etc/postgresql/15/main
 echo "listen_addresses = '*'" >> "$conf/postgresql.conf"
-# The lab network is trusted (no secrets in the lab): any role may connect from it.
-echo "host all all $subnet trust" >> "$conf/pg_hba.conf"
+# The lab's networks are trusted (no secrets in the lab): any role may connect from them.
+for cidr in "$@"; do echo "host all all $cidr trust" >> "$conf/pg_hba.conf"; done
 systemctl start postgresql@15-main.service
 su postgres -c "psql -q -v ON_ERROR_STOP=1" <<'SQL'
 CREATE ROLE pythonanywhere LOGIN;

@@ -79,9 +79,11 @@ def aws(lab_url: str) -> Any:
 def ansible_playbook(
     args: list[str], url: str, tmp_path: Path, *, check: bool = False
 ) -> subprocess.CompletedProcess[str]:
-    """`ansible-playbook ARGS` from the repo, as a user runs it, against the simulated AWS at `url`
-    (the lab inventory's `aws_endpoint_url`), with its timeline written under `tmp_path`."""
+    """`ansible-playbook ARGS` from the repo, as a user runs it, against the simulated AWS at `url` (the
+    modules' `aws_endpoint_url`, and the lab inventory's endpoint: inventories/lab/aws_ec2.yml follows
+    AWS_ENDPOINT_URL), with its timeline written under `tmp_path`."""
     env = {**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
+    env["AWS_ENDPOINT_URL"] = url
     env["CLUSTERSWAP_REPORT_DIR"] = str(tmp_path / "reports")
     cmd = [str(REPO / ".venv" / "bin" / "ansible-playbook"), *args, "-e", f"aws_endpoint_url={url}"]
     if check:

@@ -108,3 +108,77 @@ def volume_state(volume_id: str) -> tuple[str, str | None]:
 def instance_state(instance_id: str) -> str:
     res = ec2().describe_instances(InstanceIds=[instance_id])["Reservations"]
     return res[0]["Instances"][0]["State"]["Name"]
+
+
+def topology() -> Any:
+    """The lab's hosts and networks as the simulated AWS describes them now (lab.hosts.world.discover)."""
+    from lab.hosts.world import discover
+
+    return discover(ec2(), warn=lambda _msg: None)
+
+
+def proxied_whoami(ip: str, client: str = "127.10.0.77", timeout: float = 5) -> dict[str, str]:
+    """Ask the nginx at a private IP directly, as the edge does (PROXY protocol header first); {} when
+    nothing answers there."""
+    try:
+        sock = socket.create_connection((ip, 80), timeout=timeout)
+    except OSError:
+        return {}
+    with sock:
+        sock.sendall(
+            f"PROXY TCP4 {client} 127.100.9.9 40000 80\r\nGET /_lab/whoami HTTP/1.0\r\n\r\n".encode()
+        )
+        raw = b""
+        try:
+            while data := sock.recv(4096):
+                raw += data
+        except OSError:
+            return {}
+    return page_fields(raw.decode(errors="replace").split("\r\n\r\n", 1)[-1])
+
+
+def used_private_ips() -> set[str]:
+    """Every private IP the simulated account has handed out (interfaces and EC2-Classic instances)."""
+    used = {
+        a["PrivateIpAddress"]
+        for eni in ec2().describe_network_interfaces()["NetworkInterfaces"]
+        for a in eni.get("PrivateIpAddresses", [])
+    }
+    for res in ec2().describe_instances()["Reservations"]:
+        used.update(i["PrivateIpAddress"] for i in res["Instances"] if i.get("PrivateIpAddress"))
+    return used
+
+
+def spare_private_ip(cidr: str) -> str:
+    """A free address of the subnet AWS could assign, from the top (the simulator hands out the lowest)."""
+    import ipaddress
+
+    net = ipaddress.IPv4Network(cidr)
+    used = used_private_ips()
+    for value in range(int(net.broadcast_address) - 2, int(net.network_address) + 3, -1):
+        ip = str(ipaddress.IPv4Address(value))
+        if ip not in used:
+            return ip
+    raise AssertionError(f"no free address in {cidr}")
+
+
+def ansible_module(host: str, module: str, args: dict[str, Any], *extra: str) -> dict[str, Any]:
+    """Run one module on a lab host through the lab inventory (ad hoc, json callback); its result."""
+    import os
+
+    env = {
+        **os.environ,
+        "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+        "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1",
+        "ANSIBLE_STDOUT_CALLBACK": "json",
+        "ANSIBLE_DEPRECATION_WARNINGS": "0",
+        "ANSIBLE_CALLBACKS_ENABLED": "ansible.builtin.json",  # not profile_tasks, nor the swap timeline
+    }
+    ansible = Path(sys.executable).with_name("ansible")
+    proc = subprocess.run(
+        [str(ansible), host, "-m", module, "-a", json.dumps(args), *extra],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert "{" in proc.stdout, f"ansible {host} -m {module} printed no result:\n{proc.stdout}\n{proc.stderr}"
+    out, _ = json.JSONDecoder().raw_decode(proc.stdout[proc.stdout.index("{") :])
+    return out["plays"][0]["tasks"][0]["hosts"][host]  # type: ignore[no-any-return]

@@ -17,7 +17,7 @@ import pytest
 
 from lab.awssim.client import LabClient
 from lab.hosts import seed
-from tests.lab.helpers import REPO, SIM_URL, ec2, in_container, labctl, podman
+from tests.lab.helpers import REPO, SIM_URL, ec2, in_container, labctl, podman, topology
 
 PLAYBOOK = "playbooks/storage-move.yml"
 RECORDS = REPO / "lab" / ".state" / "records"
@@ -115,7 +115,8 @@ def test_four_runs_move_storage_and_postgres_byte_for_byte(world: dict[str, Any]
     before = json.loads((RECORDS / "storage-manifest-before.json").read_text())
     after = json.loads((RECORDS / "storage-manifest-after.json").read_text())
     assert {k: v["files"] for k, v in before.items()} == {k: v["files"] for k, v in after.items()}
-    alice = in_container("cs-new-web-1", "curl -fsS http://10.89.50.24:2049/home/alice/.bashrc")
+    new_storage = topology().host("new-storage-1")
+    alice = in_container("cs-new-web-1", f"curl -fsS http://{new_storage.ip}:2049/home/alice/.bashrc")
     assert alice.startswith("# alice on home-1")
     # Postgres: the seed's own row checksums (ORDER BY id) read on the new server
     assert seed.postgres_checksums("cs-new-postgres-1") == seed.read_manifest()["postgres"]["tables"]

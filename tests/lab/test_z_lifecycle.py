@@ -6,7 +6,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from lab.hosts.world import LABEL, NETWORK, STATE_DIR, VOLUME_DIR
+from lab.hosts.world import LABEL, STATE_DIR, VOLUME_DIR
 from tests.lab.helpers import http_get, labctl, podman
 
 
@@ -14,7 +14,7 @@ def _leftovers() -> dict[str, list[str]]:
     """Everything the lab makes that still exists: containers, network, loop devices, processes, files."""
     found = {
         "containers": podman("ps", "-a", "--filter", f"label={LABEL}", "--format", "{{.Names}}").split(),
-        "networks": [n for n in podman("network", "ls", "--format", "{{.Name}}").split() if n == NETWORK],
+        "networks": podman("network", "ls", "--filter", f"label={LABEL}", "--format", "{{.Name}}").split(),
         "loops": _our_loops(),
         "processes": _our_processes(),
         "files": [str(p) for p in VOLUME_DIR.glob("*")] if VOLUME_DIR.exists() else [],

@@ -23,8 +23,11 @@ def incident() -> Iterator[Lab]:
 @pytest.fixture
 def small() -> Iterator[Lab]:
     """A bare Classic-enabled lab with a few Classic EIPs on one Classic instance, plus a VPC instance
-    (cheaper than seeding a whole scenario); `world` is shaped like a seeded one."""
-    with mock_lab() as lab:
+    (cheaper than seeding a whole scenario); `world` is shaped like a seeded one.
+
+    Unthrottled: these tests are about what each call does, and make calls (e.g. two MoveAddressToVpc)
+    milliseconds apart that AWS would throttle (1 per second); throttling is tested in test_throttle.py."""
+    with mock_lab(throttle=False) as lab:
         client = ec2()
         vpc = client.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
         subnet = client.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
@@ -94,6 +97,9 @@ def test_vpc_limit_quota_in_service_quotas() -> None:
 
 
 def test_sixth_move_fails_with_address_limit_exceeded_after_five(incident: Lab) -> None:
+    # The write-up's loop of CLI calls was about a second per move; these six come milliseconds apart,
+    # which AWS would throttle (MoveAddressToVpc: 1 per second). This test is about the limit: unthrottled.
+    incident.state.throttle_enabled = False
     client = ec2()
     _disassociate_all(client, incident)
     statuses: list[str] = []
@@ -137,7 +143,8 @@ def test_moved_address_lands_in_vpc_with_new_allocation_id(small: Lab) -> None:
 
 
 def test_move_is_seen_in_progress_before_it_completes() -> None:
-    with mock_lab("incident", latency_scale=0.02) as lab:  # address_move 90 s -> 1.8 s
+    # unthrottled: it polls DescribeMovingAddresses every 20 ms, AWS allows 1 per second
+    with mock_lab("incident", latency_scale=0.02, throttle=False) as lab:  # address_move 90 s -> 1.8 s
         client = ec2()
         ip = lab.world["eips"]["web-9"]
         client.disassociate_address(PublicIp=ip)

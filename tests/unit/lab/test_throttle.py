@@ -249,24 +249,27 @@ def test_throttled_call_answers_request_limit_exceeded_503(lab: Lab, clock: Fake
 def test_botocore_retries_a_throttled_call_by_itself(
     lab: Lab, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """AWS: "we recommend that you use an exponential backoff and retry strategy"; botocore's retry config
-    (`botocore/data/_retry.json`, ec2 `request_limit_exceeded`: code RequestLimitExceeded with HTTP 503)
-    treats the answer as throttling and retries it, so a default client sees no error, only a delay."""
-    import random
+    """AWS: "we recommend that you use an exponential backoff and retry strategy"; botocore treats the
+    answer as throttling (standard mode: `botocore/retries/standard.py` ThrottledRetryableChecker lists
+    RequestLimitExceeded; legacy mode: `botocore/data/_retry.json` ec2 `request_limit_exceeded`, code
+    RequestLimitExceeded with HTTP 503) and retries it after a backoff, so the caller sees no error."""
     import time
 
     slept: list[float] = []
-    monkeypatch.setattr(random, "random", lambda: 0.5)  # backoffs of 0.5 s, 1 s, ...: deterministic
 
     def sleep(seconds: float) -> None:  # backoff passes on the throttle's clock, instantly
         slept.append(seconds)
         clock.advance(seconds)
 
     monkeypatch.setattr(time, "sleep", sleep)
-    client = boto3.client("ec2", region_name="us-east-1")  # default retries (legacy: up to 4)
+    # standard mode (botocore's default) with room for its jittered backoff (random 0..1 s, 0..2 s, ...)
+    # to add up to the one second the bucket needs
+    retrying = Config(retries={"mode": "standard", "total_max_attempts": 10})
+    client = boto3.client("ec2", region_name="us-east-1", config=retrying)
     client.describe_moving_addresses()
     client.describe_moving_addresses()  # throttled at first, then retried after a backoff
     assert slept
+    assert sum(slept) >= 1.0 - 1e-6
     assert stats("DescribeMovingAddresses")["throttled"] >= 1
     assert stats("DescribeMovingAddresses")["calls"] == 2 + stats("DescribeMovingAddresses")["throttled"]
 

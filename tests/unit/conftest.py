@@ -202,15 +202,16 @@ class EipLab:
 
 @pytest.fixture
 def make_lab(aws_env: None) -> Iterator[Callable[..., EipLab]]:
-    """Factory: `make_lab("vpc-day", latency_scale=0.0)` seeds the in-process lab (one per test)."""
+    """Factory: `make_lab("vpc-day", latency_scale=0.0)` seeds the in-process lab (one per test).
+    EC2 throttling is on as on AWS; `throttle=False` for a test whose bursts are not what it is about."""
     import boto3
 
     from lab.awssim import mock_lab
 
     stack: list[Any] = []
 
-    def make(scenario: str = "vpc-day", latency_scale: float = 0.0) -> EipLab:
-        cm = mock_lab(scenario, latency_scale=latency_scale)
+    def make(scenario: str = "vpc-day", latency_scale: float = 0.0, throttle: bool = True) -> EipLab:
+        cm = mock_lab(scenario, latency_scale=latency_scale, throttle=throttle)
         lab = cm.__enter__()
         stack.append(cm)
         return EipLab(lab, boto3.client("ec2", region_name="us-east-1"))

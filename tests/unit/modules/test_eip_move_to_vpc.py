@@ -134,6 +134,7 @@ def test_wait_timeout_is_bounded_and_resumable(make_lab, run_module, virtual_tim
     result = run_module(MODULE, {"public_ips": ips, "wait_timeout": 1, "poll_interval": 0.2})
     assert result.failed and "Still moving after 1s" in result.msg and "rerun" in result.msg
     assert result["moved"] == 3
+    next_task(virtual_time)
     check = run_module(MODULE, {"public_ips": ips}, check_mode=True)
     assert {a["action"] for a in check["addresses"]} == {"would_wait"}
 

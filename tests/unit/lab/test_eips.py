@@ -238,7 +238,9 @@ def test_stopping_classic_instance_drops_its_eips_but_vpc_keeps_them(small: Lab)
 
 
 def test_association_becomes_visible_only_after_its_delay() -> None:
-    with mock_lab("vpc-day", latency_scale=0.5) as lab:  # eip_associate 3 s -> 1.5 s
+    # unthrottled: it polls DescribeAddresses every 10 ms (100/s, AWS allows 20/s after a burst of 100)
+    # and measures the delay, which a throttled poll's retry backoff would blur
+    with mock_lab("vpc-day", latency_scale=0.5, throttle=False) as lab:  # eip_associate 3 s -> 1.5 s
         client = ec2()
         ip = lab.world["eips"]["web-3"]
         maint = lab.world["instances"]["maint-1"]

@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 import boto3
@@ -69,8 +70,12 @@ def main(argv: list[str] | None = None) -> int:
     print("In [4]: for name, eip in eips.items():")
     print("   ...:     print name")
     print("   ...:     !aws ec2 move-address-to-vpc --public-ip $eip")
-    for name, ip in eips.items():
+    for n, (name, ip) in enumerate(eips.items()):
         print(name)
+        if n:
+            # each `!aws` started the CLI anew, a second or so apart: inside MoveAddressToVpc's bucket
+            # (1 request, refilled at 1 per second), which the lab enforces as AWS does
+            time.sleep(1.0)
         try:
             res = ec2.move_address_to_vpc(PublicIp=ip)  # type: ignore[attr-defined]
         except ClientError as exc:

@@ -61,11 +61,14 @@ def mock_lab(
     region: str = "us-east-1",
     platforms: tuple[str, ...] | None = None,
     hooks: HostHooks | None = None,
+    throttle: bool = True,
 ) -> Iterator[Lab]:
     """moto's `mock_aws()` + the lab patches + a fresh lab state, optionally seeded with `scenario`.
 
     A bare lab is a Classic-enabled account (platforms EC2+VPC, both EIP limits 5) unless `platforms`
-    says otherwise. Seeding runs at latency 0; `latency_scale` applies afterwards.
+    says otherwise. Seeding runs at latency 0 and unthrottled; `latency_scale` applies afterwards, and so
+    does EC2 API throttling (`throttle`, on by default as on AWS; lab.awssim.throttle), with every bucket
+    full and the api-stats counters at zero.
     """
     import boto3
     from moto import mock_aws
@@ -88,9 +91,11 @@ def mock_lab(
         try:
             if scenario:
                 session = boto3.Session(botocore_session=_botocore_session, region_name=region)
-                lab.world = seed(scenario, session, LocalControl(), region=region)
+                with STATE.seeding():  # a world is built "long ago": never throttled
+                    lab.world = seed(scenario, session, LocalControl(), region=region)
                 STATE.scenario = scenario
             STATE.latency_scale = latency_scale
+            STATE.throttle_enabled = throttle
             yield lab
         finally:
             STATE.reset()

@@ -1,4 +1,5 @@
-"""python -m lab.awssim serve|state|seed|limits|latency|fault|clear-faults|reset|world|routes"""
+"""python -m lab.awssim serve|state|seed|limits|latency|fault|clear-faults|reset|world|routes|
+throttle|api-stats"""
 
 from __future__ import annotations
 
@@ -33,6 +34,12 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--url", default=None)
     c = sub.add_parser("latency")
     c.add_argument("scale", type=float)
+    c.add_argument("--url", default=None)
+    c = sub.add_parser("throttle", help="EC2 API throttling on or off")
+    c.add_argument("enabled", choices=["on", "off"])
+    c.add_argument("--url", default=None)
+    c = sub.add_parser("api-stats", help="calls per service and operation (calls, throttled, faults)")
+    c.add_argument("--reset", action="store_true", help="zero the counters")
     c.add_argument("--url", default=None)
     c = sub.add_parser("fault")
     c.add_argument("operation")
@@ -70,6 +77,10 @@ def main(argv: list[str] | None = None) -> int:
         result = lab.set_limits(args.classic, args.vpc)
     elif args.command == "latency":
         result = lab.set_latency(args.scale)
+    elif args.command == "throttle":
+        result = lab.set_throttle(args.enabled == "on")
+    elif args.command == "api-stats":
+        result = lab.reset_api_stats() if args.reset else lab.api_stats()
     else:
         result = lab.add_fault(args.operation, args.nth, args.code, args.message, args.times)
     print(json.dumps(result, indent=2, default=str))

@@ -51,6 +51,11 @@ class LabClient:
     def routes(self) -> dict[str, Any]:
         return self._call("GET", "routes")  # type: ignore[no-any-return]
 
+    def api_stats(self) -> dict[str, Any]:
+        """Calls per service and operation since the last reset or seed: {"services": {svc: {op: {"calls",
+        "throttled", "faults"}}}, "totals": {...}, "throttle_enabled": bool}."""
+        return self._call("GET", "api-stats")  # type: ignore[no-any-return]
+
     def healthy(self) -> bool:
         try:
             self.state()
@@ -107,3 +112,10 @@ class LabClient:
     def set_rds_outcome(self, db: str, status: str) -> Any:
         """End the next move of DB instance `db` between VPCs in `status` (e.g. incompatible-network)."""
         return self._call("POST", "rds-outcome", {"db": db, "status": status})
+
+    def reset_api_stats(self) -> dict[str, Any]:
+        return self._call("DELETE", "api-stats")  # type: ignore[no-any-return]
+
+    def set_throttle(self, enabled: bool, reset: bool = False) -> dict[str, Any]:
+        """EC2 API throttling on or off (on after every reset, as on AWS); `reset` refills every bucket."""
+        return self._call("POST", "throttle", {"enabled": bool(enabled), "reset": bool(reset)})  # type: ignore[no-any-return]

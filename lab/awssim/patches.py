@@ -212,7 +212,25 @@ def _service_exception_for(response: BaseResponse, code: str, message: str) -> S
 
 
 def _patch_dispatch() -> None:
+    """Every AWS call: lazy ticking, EC2 throttling (lab.awssim.throttle), fault injection, call counting,
+    one API lock.
+
+    The throttle is checked before the fault rules, as AWS's front door refuses a request before the
+    service looks at it: a throttled request reaches neither the fault rules (so "the nth call fails"
+    counts the requests AWS admitted, whatever a retrying client's throttled attempts were) nor moto (so
+    it changes nothing), and it does not wait for the API lock.
+    """
+    from lab.awssim.throttle import THROTTLE_CODE, THROTTLE_MESSAGE, THROTTLE_STATUS
+
     original = BaseResponse.call_action
+
+    def error_response(self: BaseResponse, code: str, message: str, status_code: int | None) -> Any:
+        err = _service_exception_for(self, code, message)
+        status, headers, body = self.serialized(ActionResult(err))
+        headers["status"] = status_code or status
+        status, headers, body = self._transform_response(dict(self.response_headers), (body, headers))
+        headers, body = self._enrich_response(headers, body)
+        return status, headers, body
 
     def call_action(self: BaseResponse) -> Any:
         STATE.tick()
@@ -220,14 +238,19 @@ def _patch_dispatch() -> None:
             operation = self._get_action()
         except Exception:
             operation = ""
+        service = str(self.service_name or "")
+        if operation:
+            account = str(getattr(self, "current_account", "") or "")
+            region = str(getattr(self, "region", "") or "")
+            params = getattr(self, "querystring", None) or {}
+            if not STATE.admit(service, account, region, operation, params):
+                STATE.count_call(service, operation, "throttled")
+                return error_response(self, THROTTLE_CODE, THROTTLE_MESSAGE, THROTTLE_STATUS)
         rule = STATE.check_fault(operation) if operation else None
+        if operation:
+            STATE.count_call(service, operation, "faults" if rule is not None else None)
         if rule is not None:
-            err = _service_exception_for(self, rule.code, rule.message)
-            status, headers, body = self.serialized(ActionResult(err))
-            headers["status"] = rule.status or status
-            status, headers, body = self._transform_response(dict(self.response_headers), (body, headers))
-            headers, body = self._enrich_response(headers, body)
-            return status, headers, body
+            return error_response(self, rule.code, rule.message, rule.status)
         with STATE.lock:
             result = original(self)
         # transitions that are already due (latency scale 0) complete before the caller sees the answer

@@ -114,6 +114,19 @@ class LabApp:
             return 200, STATE.as_dict()
         if route == ("POST", "seed"):
             return 200, self.seed(str(body["scenario"]))
+        if route == ("POST", "throttle"):
+            enabled = body["enabled"]
+            if not isinstance(enabled, bool):
+                raise TypeError(f"'enabled' must be true or false, not {enabled!r}")
+            STATE.throttle_enabled = enabled
+            if body.get("reset"):
+                STATE.throttle.reset()
+            return 200, {"enabled": STATE.throttle_enabled, "buckets": STATE.throttle.as_dict()}
+        if route == ("GET", "api-stats"):
+            return 200, STATE.api_stats_dict()
+        if route == ("DELETE", "api-stats"):
+            STATE.reset_api_stats()
+            return 200, STATE.api_stats_dict()
         return 404, {"error": f"no such control endpoint: {method} /_lab/{path}"}
 
     # --- actions ------------------------------------------------------------------------------------
@@ -131,11 +144,15 @@ class LabApp:
         load_scenario(scenario)  # unknown scenario → ValueError before anything is reset
         with self._seed_lock:
             scale = STATE.latency_scale
+            throttle = STATE.throttle_enabled
             self.reset()
             STATE.latency_scale = 0.0
+            STATE.throttle_enabled = throttle
             try:
                 clients = {svc: self._client(svc) for svc in ("ec2", "rds")}
-                world = seed(scenario, clients, LocalControl(), region=self.region)
+                # a world is built "long ago": unthrottled; then full buckets and zero counters
+                with STATE.seeding():
+                    world = seed(scenario, clients, LocalControl(), region=self.region)
                 STATE.scenario = scenario
             finally:
                 STATE.latency_scale = scale

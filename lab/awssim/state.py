@@ -2,7 +2,8 @@
 
 One process-wide `STATE` (a `LabState`). moto's backends hold the AWS resources; this holds the account
 limits, the latency profile, fault rules, the slow operations still in flight (pending transitions),
-the host hooks and the set of volumes "mounted" for in-process tests.
+the host hooks, the set of volumes "mounted" for in-process tests, the EC2 API throttle (token buckets,
+`lab.awssim.throttle`) and the per-operation call counters (api-stats).
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from lab.awssim.hooks import HostHooks, NullHooks
 from lab.awssim.latency import load_latency_profile
+from lab.awssim.throttle import Throttle
 
 DEFAULT_CLASSIC_LIMIT = 5
 DEFAULT_VPC_LIMIT = 5
@@ -102,6 +105,12 @@ class LabState:
     lock: threading.RLock = field(default_factory=threading.RLock)
     #: How often a pending transition with a `ready` check is re-polled (seconds).
     poll_interval: float = 0.2
+    #: EC2 API throttling as AWS does it (lab.awssim.throttle); on by default, off while seeding.
+    throttle_enabled: bool = True
+    throttle: Throttle = field(default_factory=Throttle)
+    #: (service, operation) -> {"calls", "throttled", "faults"}; `calls` counts every request received.
+    api_stats: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
+    stats_lock: threading.Lock = field(default_factory=threading.Lock)
 
     # --- configuration -------------------------------------------------------------------------
     def reset(self) -> None:
@@ -117,6 +126,9 @@ class LabState:
             self.rds_outcomes.clear()
             self.scenario = None
             self.world = {}
+            self.throttle_enabled = True
+            self.throttle.reset()
+            self.reset_api_stats()
 
     @property
     def classic_enabled(self) -> bool:
@@ -127,6 +139,60 @@ class LabState:
         if operation not in self.latency:
             raise KeyError(f"no latency for {operation!r}; known: {sorted(self.latency)}")
         return self.latency[operation] * self.latency_scale
+
+    # --- throttling and call accounting --------------------------------------------------------------
+    def admit(
+        self, service: str, account: str, region: str, operation: str, params: Mapping[str, Any]
+    ) -> bool:
+        """True when the request may go on; False when AWS would answer RequestLimitExceeded.
+        Only EC2 is throttled (see lab.awssim.throttle)."""
+        if service != "ec2" or not self.throttle_enabled:
+            return True
+        return self.throttle.admit(account, region, operation, params)
+
+    @contextmanager
+    def unthrottled(self) -> Iterator[None]:
+        """Throttling off while the block runs; the previous setting comes back after."""
+        previous = self.throttle_enabled
+        self.throttle_enabled = False
+        try:
+            yield
+        finally:
+            self.throttle_enabled = previous
+
+    @contextmanager
+    def seeding(self) -> Iterator[None]:
+        """Around seeding a world (built "long ago"): unthrottled; afterwards every bucket is full and the
+        call counters are zero, so a fresh world starts as a quiet account."""
+        with self.unthrottled():
+            try:
+                yield
+            finally:
+                self.throttle.reset()
+                self.reset_api_stats()
+
+    def count_call(self, service: str, operation: str, outcome: str | None = None) -> None:
+        """Count one request; `outcome` "throttled" or "faults" also counts it there."""
+        with self.stats_lock:
+            stat = self.api_stats.setdefault((service, operation), {"calls": 0, "throttled": 0, "faults": 0})
+            stat["calls"] += 1
+            if outcome:
+                stat[outcome] += 1
+
+    def api_stats_dict(self) -> dict[str, Any]:
+        """{"services": {service: {operation: {calls, throttled, faults}}}, "totals": {...}}."""
+        with self.stats_lock:
+            services: dict[str, dict[str, dict[str, int]]] = {}
+            totals = {"calls": 0, "throttled": 0, "faults": 0}
+            for (service, operation), stat in sorted(self.api_stats.items()):
+                services.setdefault(service, {})[operation] = dict(stat)
+                for key in totals:
+                    totals[key] += stat[key]
+        return {"throttle_enabled": self.throttle_enabled, "services": services, "totals": totals}
+
+    def reset_api_stats(self) -> None:
+        with self.stats_lock:
+            self.api_stats.clear()
 
     # --- faults ---------------------------------------------------------------------------------
     def add_fault(
@@ -229,6 +295,7 @@ class LabState:
                 "pending": [t.as_dict(now) for t in self.pending],
                 "mounted": sorted(self.mounted),
                 "hooks": type(self.hooks).__module__ + ":" + type(self.hooks).__name__,
+                "throttle": {"enabled": self.throttle_enabled, "buckets": self.throttle.as_dict()},
             }
 
 

@@ -1,54 +1,80 @@
 #!/usr/bin/python
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Associate Elastic IPs (VPC by allocation ID, EC2-Classic by public IP), verified by describing again."""
+"""Associate Elastic IPs with exact private IPs (VPC, by allocation ID) or EC2-Classic instances, verified."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
+from ansible.module_utils.clusterswap_aws import (
+    AwsCallError,
+    Progress,
+    call,
+    duplicates,
+    wait_until,
+)
 from ansible.module_utils.clusterswap_eip import (
     CLASSIC,
     VPC,
-    AwsCallError,
     Eip,
-    Progress,
     by_allocation_id,
-    call,
     describe_addresses,
-    describe_targets,
     dry_run,
-    duplicates,
     ec2_client,
     eip_diff,
     malformed_ips,
     not_found_message,
-    wait_until,
+)
+from ansible.module_utils.clusterswap_network import (
+    GONE_STATES,
+    Instance,
+    Interface,
+    Slot,
+    current_slot,
+    describe_instances_by_id,
+    describe_network_interfaces,
+    describe_slot,
+    holders,
 )
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 DOCUMENTATION = r"""
 ---
 module: eip_associate
-short_description: Associate Elastic IPs with instances, VPC ones by allocation ID, and verify it
+short_description: Associate Elastic IPs with exact private IPs (or EC2-Classic instances), and verify it
 version_added: 0.1.0
 description:
-  - Associates each listed Elastic IP (EIP) with an instance or a network interface.
-  - A VPC EIP is associated by B(allocation ID), resolved from its public IP when only that is given
-    (by public IP AWS answers C(InvalidParameterCombination)). An EC2-Classic EIP is associated by
-    public IP, and only with an EC2-Classic instance; a Classic EIP for a VPC instance is refused with a
-    message that says to move it to the VPC first (M(eip_move_to_vpc)).
-  - Every input is checked before anything changes (unknown or malformed address, unknown instance,
-    Classic/VPC mismatch, address associated elsewhere without O(allow_reassociation)) and a C(DryRun) call
-    checks the permission; if anything is wrong nothing is changed and the error names each EIP.
-  - Association is eventually consistent, so the module verifies each one by describing again (bounded by
-    O(wait_timeout)) instead of sleeping.
+  - Associates each listed Elastic IP (EIP) with an exact place. In a VPC that is a B(network interface and
+    one of its private IPs), because each private IPv4 address holds one EIP; a VPC EIP is always associated
+    by allocation ID with C(NetworkInterfaceId) and C(PrivateIpAddress). An EC2-Classic EIP is associated by
+    public IP with an EC2-Classic instance, which holds one EIP.
+  - "The place is given by O(associations[].network_interface_id) (and O(associations[].private_ip_address),
+    default the interface's primary IP), or by O(associations[].instance_id) and
+    O(associations[].private_ip_address) (the interface that has that address), or by
+    O(associations[].instance_id) alone on an instance with exactly one interface (its primary IP). AWS
+    refuses an association by instance alone on an instance with several interfaces
+    (C(InvalidInstanceID)), so does this module, before any change."
+  - "Every input is checked before anything changes, and the module fails once with every problem and
+    C(Nothing was changed.): unknown or malformed address; unknown, terminated or Classic/VPC-mismatched
+    target; a private IP the instance or interface does not have; two EIPs for one private IP (or one
+    EC2-Classic instance); a target address that holds an EIP this batch does not move away (AWS would
+    silently disassociate it in a VPC-only account, refuse in a Classic-enabled account's VPC, and replace it
+    on an EC2-Classic instance); an address associated elsewhere without O(allow_reassociation). C(DryRun)
+    calls check the permission of every distinct kind of call the run makes."
+  - Calls are ordered so that an EIP leaving an address leaves (verified) before another takes it; a ring of
+    EIPs trading places is broken by disassociating one first.
+  - Association is eventually consistent, so the module verifies instance, interface and private IP by
+    describing again (one C(DescribeAddresses) per poll, bounded by O(wait_timeout)). An EIP of the batch
+    seen in place and then found unassociated or elsewhere fails the run at once, saying that AWS dropped or
+    replaced it and which EIP now holds that address.
   - Associations already in place are left alone. The whole list costs one C(DescribeAddresses) (plus one
-    per verification poll), one C(DescribeInstances) and at most one C(DescribeNetworkInterfaces).
-  - With O(state=absent) the listed EIPs are disassociated instead (from whatever they are associated
-    with, or only from O(associations[].instance_id) when given).
-  - Check mode tells what would change and changes nothing; C(--diff) shows each EIP's domain and
-    instance before and after.
+    per verification poll), at most one C(DescribeNetworkInterfaces) and at most one C(DescribeInstances).
+  - With O(state=absent) the listed EIPs are disassociated instead (from whatever they are associated with,
+    or only from the instance, interface or private IP given).
+  - C(changed) is true exactly when a call that changes an association was made (in check mode, would be).
+    Check mode changes nothing; C(--diff) shows each EIP's domain, instance, interface and private IP before
+    and after.
 author:
   - clusterswap
 options:
@@ -68,15 +94,25 @@ options:
         type: str
       instance_id:
         description:
-          - The instance to associate with. Exactly one of O(associations[].instance_id) and
-            O(associations[].network_interface_id) with O(state=present).
+          - The instance to associate with. With O(state=present) at least one of
+            O(associations[].instance_id) and O(associations[].network_interface_id); with both, the interface
+            must be attached to the instance.
+          - Alone it means the primary private IP of the instance's only interface; on an instance with
+            several interfaces give O(associations[].network_interface_id) or
+            O(associations[].private_ip_address).
           - With O(state=absent), disassociate only if the EIP is associated with this instance.
         type: str
       network_interface_id:
-        description: The network interface to associate with (VPC EIPs only).
+        description:
+          - The network interface to associate with (VPC EIPs only).
+          - With O(state=absent), disassociate only if the EIP is associated with this interface.
         type: str
       private_ip_address:
-        description: The private IP of the instance or interface to map to (VPC EIPs only).
+        description:
+          - The private IP to map the EIP to (VPC EIPs), an address of the interface or of one of the
+            instance's interfaces. Default the interface's primary IP.
+          - For an EC2-Classic target it must be the instance's private IP, if given.
+          - With O(state=absent), disassociate only if the EIP is mapped to this private IP.
         type: str
   allow_reassociation:
     description:
@@ -107,16 +143,22 @@ extends_documentation_fragment:
 """
 
 EXAMPLES = r"""
-- name: "6.4 | EIP | Associate with the new cluster by allocation ID"
+- name: "2.2 | EIP | Every EIP to its exact maintenance target (swap_plan_info's moves)"
+  eip_associate:
+    associations: "{{ clusterswap_preflight.moves.to_maintenance }}"
+
+- name: "6.4 | EIP | Associate with an exact interface and private IP"
   eip_associate:
     associations:
       - public_ip: 127.100.0.1
-        instance_id: i-0123456789abcdef0
-      - allocation_id: eipalloc-0123456789abcdef0
         network_interface_id: eni-0123456789abcdef0
+        private_ip_address: 10.0.1.21
+      - allocation_id: eipalloc-0123456789abcdef0
+        instance_id: i-0123456789abcdef0
+        private_ip_address: 10.0.1.22
     allow_reassociation: false
 
-- name: "6.1 | EIP | Disassociate from the maintenance server"
+- name: "V.1 | EIP | Disassociate from the maintenance server"
   eip_associate:
     state: absent
     associations:
@@ -150,6 +192,10 @@ associations:
     network_interface_id:
       description: The network interface the EIP is associated with after this run.
       type: str
+    private_ip_address:
+      description: The private IP the EIP is mapped to after this run.
+      type: str
+      sample: 10.0.1.21
     association_id:
       description: The association ID (VPC EIPs) after this run.
       type: str
@@ -158,6 +204,10 @@ associations:
       description: C(associated), C(disassociated), C(none), C(would_associate), C(would_disassociate).
       type: str
       sample: associated
+calls:
+  description: How many association and disassociation calls this run made (DryRun checks not counted).
+  returned: always
+  type: int
 progress:
   description: The progress lines of the verification.
   returned: always
@@ -187,7 +237,8 @@ class Step:
 
     request: dict[str, Any]
     eip: Eip | None = None
-    target: str | None = None  # instance or ENI id (present); the instance to remove from (absent)
+    target: Slot | None = None  # where it goes (present)
+    target_name: str | None = None  # the instance's Name, for messages
     action: str = "none"  # associate | disassociate | none
 
     @property
@@ -195,8 +246,25 @@ class Step:
         return self.request.get("public_ip") or self.request.get("allocation_id") or "?"
 
     @property
-    def by_eni(self) -> bool:
-        return bool(self.request.get("network_interface_id"))
+    def who(self) -> str:
+        """The EIP for messages: "web-3 (127.100.0.3)"."""
+        if self.eip is None:
+            return self.label
+        return f"{self.eip.name} ({self.eip.public_ip})" if self.eip.name else self.eip.public_ip
+
+
+@dataclass
+class Call:
+    """One AWS call of the run: associate a step's EIP, or take it off its address first (a ring)."""
+
+    step: Step
+    operation: str  # associate_address | disassociate_address
+    kwargs: dict[str, Any]
+    leaves: str | None = None  # the slot key it frees (disassociate)
+
+    @property
+    def shape(self) -> tuple[str, tuple[str, ...]]:
+        return self.operation, tuple(sorted(k for k in self.kwargs if k != "AllowReassociation"))
 
 
 # --------------------------------------------------------------------------- input
@@ -207,10 +275,15 @@ def shape_problems(request: dict[str, Any], state: str) -> list[str]:
     problems = []
     if bool(request.get("public_ip")) == bool(request.get("allocation_id")):
         problems.append(f"{label}: give exactly one of public_ip and allocation_id")
-    if state == "present" and bool(request.get("instance_id")) == bool(request.get("network_interface_id")):
-        problems.append(f"{label}: give exactly one of instance_id and network_interface_id")
+    if state == "present" and not (request.get("instance_id") or request.get("network_interface_id")):
+        problems.append(f"{label}: give instance_id or network_interface_id (or both)")
     if request.get("public_ip"):
         problems += malformed_ips([request["public_ip"]])
+    if request.get("private_ip_address"):
+        problems += [
+            p.replace("is not a valid IPv4 address", "(private_ip_address) is not a valid IPv4 address")
+            for p in malformed_ips([request["private_ip_address"]])
+        ]
     return problems
 
 
@@ -227,9 +300,6 @@ def resolve_eip(request: dict[str, Any], addresses: dict[str, Eip], by_alloc: di
     return addresses.get(request["public_ip"])
 
 
-# --------------------------------------------------------------------------- planning
-
-
 def _eip_missing(step: Step, region: str | None) -> str:
     if step.request.get("allocation_id"):
         return (
@@ -239,28 +309,132 @@ def _eip_missing(step: Step, region: str | None) -> str:
     return not_found_message(step.label, region)
 
 
-def plan_present(step: Step, targets: dict[str, dict[str, Any]], allow: bool) -> str | None:
-    """Decide what to do for one association; return a problem or None."""
-    eip, req = step.eip, step.request
+# --------------------------------------------------------------------------- targets
+
+
+@dataclass
+class Targets:
+    """What DescribeInstances and DescribeNetworkInterfaces say about the listed targets."""
+
+    instances: dict[str, Instance]
+    interfaces: dict[str, Interface]  # every ENI known: the instances' and the ones described alone
+
+    def owner(self, eni_id: str) -> Instance | None:
+        eni = self.interfaces.get(eni_id)
+        return self.instances.get(eni.instance_id or "") if eni else None
+
+
+def describe(client: Any, requests: list[dict[str, Any]]) -> Targets:
+    """The interfaces named (one DescribeNetworkInterfaces), then the instances named or owning them (one
+    DescribeInstances: their names, states and every interface)."""
+    named = describe_network_interfaces(
+        client, [r["network_interface_id"] for r in requests if r.get("network_interface_id")]
+    )
+    owners = [eni.instance_id for eni in named.values() if eni.instance_id]
+    instances = describe_instances_by_id(
+        client, [*(r["instance_id"] for r in requests if r.get("instance_id")), *owners]
+    )
+    interfaces = {
+        **named,
+        **{eni.network_interface_id: eni for i in instances.values() for eni in i.interfaces},
+    }
+    return Targets(instances, interfaces)
+
+
+def _addresses_of(eni: Interface) -> str:
+    return ", ".join(p.address for p in eni.private_ips) or "none"
+
+
+def resolve_target(step: Step, targets: Targets) -> str | None:
+    """Set ``step.target`` (the exact slot); return a problem or None."""
+    req, eip = step.request, step.eip
     assert eip is not None
-    step.target = req.get("network_interface_id") or req.get("instance_id")
-    target = targets.get(step.target or "")
-    if target is None:
-        return f"{eip.public_ip}: target {step.target} not found in this region"
-    in_vpc = bool(target["vpc_id"])
-    if eip.domain == CLASSIC and in_vpc:
+    instance_id, eni_id, private_ip = (
+        req.get("instance_id"),
+        req.get("network_interface_id"),
+        req.get("private_ip_address"),
+    )
+    inst = targets.instances.get(instance_id or "")
+    if instance_id and inst is None:
+        return f"{step.who}: target {instance_id} not found in this region"
+    if inst is not None and inst.state in GONE_STATES:
+        return f"{step.who}: target {inst.label} ({inst.instance_id}) is {inst.state}"
+    if eni_id:
+        eni = targets.interfaces.get(eni_id)
+        if eni is None:
+            return f"{step.who}: target network interface {eni_id} not found in this region"
+        if inst is not None and eni.instance_id != inst.instance_id:
+            return (
+                f"{step.who}: network interface {eni_id} is not attached to {inst.label} "
+                f"({inst.instance_id}) but to {eni.instance_id or 'no instance'}: give the interface alone, "
+                "or the right instance"
+            )
+        owner = inst or targets.owner(eni_id)
+        if owner is not None and owner.state in GONE_STATES:
+            return f"{step.who}: {eni_id} is attached to {owner.label} ({owner.instance_id}), {owner.state}"
+        step.target_name = owner.label if owner else None
+        address = private_ip or eni.primary_ip
+        if address is None or not eni.has(address):
+            return (
+                f"{step.who}: {address} is not a private IP of {eni_id} (it has {_addresses_of(eni)}): "
+                "assign it first (playbooks/prepare-cluster.yml does), or fix private_ip_address"
+            )
+        step.target = Slot(
+            eni.instance_id or "", eni_id, address, eni.device_index, address == eni.primary_ip
+        )
+        return _platform_problem(step, eip, classic=False, vpc_id=None)
+    assert inst is not None
+    step.target_name = inst.label
+    if inst.classic:
+        if private_ip and inst.private_ip_address and private_ip != inst.private_ip_address:
+            return (
+                f"{step.who}: {private_ip} is not the private IP of EC2-Classic instance {inst.label} "
+                f"({inst.private_ip_address})"
+            )
+        step.target = Slot(inst.instance_id, None, inst.private_ip_address)
+        return _platform_problem(step, eip, classic=True, vpc_id=None)
+    if private_ip:
+        eni = inst.interface_with(private_ip)
+        if eni is None:
+            have = "; ".join(f"{e.network_interface_id}: {_addresses_of(e)}" for e in inst.interfaces)
+            return (
+                f"{step.who}: {private_ip} is not a private IP of {inst.label} ({have}): assign it first "
+                "(playbooks/prepare-cluster.yml does), or fix private_ip_address"
+            )
+    elif len(inst.interfaces) != 1:
+        enis = ", ".join(e.network_interface_id for e in inst.interfaces)
         return (
-            f"{eip.public_ip}: is an EC2-Classic EIP and {step.target} is in VPC {target['vpc_id']}: "
+            f"{step.who}: {inst.label} ({inst.instance_id}) has {len(inst.interfaces)} network interfaces "
+            f"({enis}): AWS refuses an association by instance ID alone (InvalidInstanceID); give "
+            "network_interface_id (and private_ip_address)"
+        )
+    else:
+        eni = inst.interfaces[0]
+        private_ip = eni.primary_ip
+    step.target = Slot(inst.instance_id, eni.network_interface_id, private_ip, eni.device_index)
+    return _platform_problem(step, eip, classic=False, vpc_id=inst.vpc_id)
+
+
+def _platform_problem(step: Step, eip: Eip, classic: bool, vpc_id: str | None) -> str | None:
+    where = step.target_name or (step.target.instance_id if step.target else "?")
+    if eip.domain == CLASSIC and not classic:
+        return (
+            f"{eip.public_ip}: is an EC2-Classic EIP and {where} is in "
+            f"{f'VPC {vpc_id}' if vpc_id else 'a VPC'}: "
             "a Classic EIP can't go on a VPC instance; move it to the VPC first (eip_move_to_vpc)"
         )
-    if eip.domain == VPC and not in_vpc:
+    if eip.domain == VPC and classic:
         return (
-            f"{eip.public_ip}: is a VPC EIP and {step.target} is an EC2-Classic instance; "
+            f"{eip.public_ip}: is a VPC EIP and {where} is an EC2-Classic instance; "
             "associate a Classic EIP with it instead"
         )
-    current = eip.network_interface_id if step.by_eni else eip.instance_id
-    wanted_private = req.get("private_ip_address")
-    if current == step.target and (not wanted_private or wanted_private == eip.private_ip_address):
+    return None
+
+
+def plan_present(step: Step, allow: bool) -> str | None:
+    eip, target = step.eip, step.target
+    assert eip is not None and target is not None
+    if current_slot(eip) == target.key:
         return None
     if eip.associated and not allow:
         holder = eip.instance_id or eip.network_interface_id
@@ -269,13 +443,66 @@ def plan_present(step: Step, targets: dict[str, dict[str, Any]], allow: bool) ->
     return None
 
 
+def conflicts(steps: list[Step], addresses: dict[str, Eip]) -> list[str]:
+    """Two EIPs for one address; a target address holding an EIP this batch does not move away."""
+    problems = []
+    by_slot: dict[str, list[Step]] = {}
+    for step in steps:
+        if step.target is not None:
+            by_slot.setdefault(step.target.key, []).append(step)
+    for same in by_slot.values():
+        if len(same) > 1:
+            target = same[0].target
+            rule = (
+                "an EC2-Classic instance holds one EIP"
+                if target and target.classic
+                else "one private IPv4 address holds one EIP"
+            )
+            problems.append(
+                f"{' and '.join(s.who for s in same)}: all go to "
+                f"{describe_slot(target, same[0].target_name)}: {rule}; give each its own private_ip_address "
+                "(or instance)"
+            )
+    leaving = {current_slot(s.eip) for s in steps if s.eip is not None and s.action == "associate"}
+    in_batch = {s.eip.public_ip for s in steps if s.eip is not None}
+    slot_holders = holders(addresses)
+    for step in steps:
+        if step.action != "associate" or step.target is None:
+            continue
+        holder = slot_holders.get(step.target.key)
+        if holder is None or (holder in in_batch and step.target.key in leaving):
+            continue
+        if holder in in_batch:
+            continue  # it stays there and another step wants it too: named above
+        other = addresses[holder]
+        other_who = f"{other.name} ({holder})" if other.name else holder
+        consequence = (
+            "an EC2-Classic instance holds one EIP: AWS would replace it"
+            if step.target.classic
+            else "AWS would silently disassociate it (in a VPC-only account; an account with EC2-Classic "
+            "refuses the call)"
+        )
+        problems.append(
+            f"{step.who}: its target {describe_slot(step.target, step.target_name)} holds EIP {other_who}, "
+            f"which this batch does not move away: {consequence}; move {other_who} elsewhere in the same "
+            "batch, or choose another private_ip_address"
+        )
+    return problems
+
+
 def plan_absent(step: Step) -> None:
-    eip = step.eip
+    eip, req = step.eip, step.request
     assert eip is not None
-    only_from = step.request.get("instance_id")
-    if eip.associated and (not only_from or only_from == eip.instance_id):
-        step.target = eip.instance_id or eip.network_interface_id
-        step.action = "disassociate"
+    if not eip.associated:
+        return
+    for key, have in (
+        ("instance_id", eip.instance_id),
+        ("network_interface_id", eip.network_interface_id),
+        ("private_ip_address", eip.private_ip_address),
+    ):
+        if req.get(key) and req[key] != have:
+            return
+    step.action = "disassociate"
 
 
 def plan(
@@ -289,67 +516,88 @@ def plan(
         for step in found:
             plan_absent(step)
         return steps, problems
-    instance_ids = [s.request["instance_id"] for s in found if s.request.get("instance_id")]
-    eni_ids = [s.request["network_interface_id"] for s in found if s.request.get("network_interface_id")]
-    targets = describe_targets(client, instance_ids, eni_ids)
+    targets = describe(client, [s.request for s in found])
     for step in found:
-        problem = plan_present(step, targets, module.params["allow_reassociation"])
+        problem = resolve_target(step, targets) or plan_present(step, module.params["allow_reassociation"])
         if problem:
             problems.append(problem)
+    problems += conflicts(found, addresses)
     return steps, problems
 
 
-# --------------------------------------------------------------------------- calls
+# --------------------------------------------------------------------------- calls, in order
 
 
 def associate_kwargs(step: Step, allow: bool) -> dict[str, Any]:
-    eip, req = step.eip, step.request
-    assert eip is not None
+    eip, target = step.eip, step.target
+    assert eip is not None and target is not None
     if eip.domain == CLASSIC:
-        return {"PublicIp": eip.public_ip, "InstanceId": req["instance_id"]}
-    kwargs: dict[str, Any] = {"AllocationId": eip.allocation_id, "AllowReassociation": allow}
-    if step.by_eni:
-        kwargs["NetworkInterfaceId"] = req["network_interface_id"]
-    else:
-        kwargs["InstanceId"] = req["instance_id"]
-    if req.get("private_ip_address"):
-        kwargs["PrivateIpAddress"] = req["private_ip_address"]
-    return kwargs
+        return {"PublicIp": eip.public_ip, "InstanceId": target.instance_id}
+    return {
+        "AllocationId": eip.allocation_id,
+        "NetworkInterfaceId": target.network_interface_id,
+        "PrivateIpAddress": target.private_ip_address,
+        "AllowReassociation": allow,
+    }
 
 
-def disassociate_kwargs(step: Step) -> dict[str, Any]:
-    eip = step.eip
-    assert eip is not None
+def disassociate_kwargs(eip: Eip) -> dict[str, Any]:
     if eip.domain == VPC and eip.association_id:
         return {"AssociationId": eip.association_id}
     return {"PublicIp": eip.public_ip}
 
 
-def operation_for(step: Step, allow: bool) -> tuple[str, dict[str, Any]]:
-    if step.action == "associate":
-        return "associate_address", associate_kwargs(step, allow)
-    return "disassociate_address", disassociate_kwargs(step)
+def waves(todo: list[Step], allow: bool) -> list[list[Call]]:
+    """The calls in waves: a wave's calls only take addresses that are free once the waves before are done.
+
+    A step waits for the step whose EIP sits on its target (that EIP leaves first). A ring of EIPs trading
+    places has no such order: one of them is disassociated first, in a wave of its own.
+    """
+    pending = list(todo)
+    # address -> the step whose EIP sits there now and leaves it
+    occupied = {current_slot(s.eip): s for s in todo if s.eip is not None and s.action == "associate"}
+
+    def blocked(step: Step) -> bool:
+        blocker = occupied.get(step.target.key) if step.target is not None else None
+        return blocker is not None and any(blocker is p for p in pending)
+
+    out: list[list[Call]] = []
+    while pending:
+        ready = [s for s in pending if not blocked(s)]
+        if not ready:  # a ring: take the first one off its address
+            first = pending[0]
+            assert first.eip is not None
+            leaves = current_slot(first.eip)
+            out.append([Call(first, "disassociate_address", disassociate_kwargs(first.eip), leaves)])
+            occupied.pop(leaves, None)
+            continue
+        wave = []
+        for step in ready:
+            pending = [p for p in pending if p is not step]
+            assert step.eip is not None
+            if step.action == "associate":
+                wave.append(Call(step, "associate_address", associate_kwargs(step, allow)))
+            else:
+                wave.append(Call(step, "disassociate_address", disassociate_kwargs(step.eip)))
+        out.append(wave)
+    return out
 
 
-def permission_problem(client: Any, todo: list[Step], allow: bool) -> str | None:
-    if not todo:
-        return None
-    operation, kwargs = operation_for(todo[0], allow)
-    return dry_run(client, operation, todo[0].label, **kwargs)
+def permission_problems(client: Any, calls: list[Call]) -> list[str]:
+    """One DryRun of every distinct kind of call (associate by interface, by instance, disassociate)."""
+    seen: set[tuple[str, tuple[str, ...]]] = set()
+    problems = []
+    for c in calls:
+        if c.shape in seen:
+            continue
+        seen.add(c.shape)
+        problem = dry_run(client, c.operation, c.step.label, **c.kwargs)
+        if problem:
+            problems.append(problem)
+    return problems
 
 
-def issue(client: Any, todo: list[Step], allow: bool) -> tuple[list[Step], AwsCallError | None]:
-    """Make every change without waiting in between; stop at the first error."""
-    done: list[Step] = []
-    for step in todo:
-        operation, kwargs = operation_for(step, allow)
-        name = "AssociateAddress" if step.action == "associate" else "DisassociateAddress"
-        try:
-            call(client, operation, step.eip.public_ip if step.eip else step.label, name, **kwargs)
-        except AwsCallError as exc:
-            return done, exc
-        done.append(step)
-    return done, None
+# --------------------------------------------------------------------------- verifying
 
 
 def in_place(step: Step, eip: Eip | None) -> bool:
@@ -357,28 +605,90 @@ def in_place(step: Step, eip: Eip | None) -> bool:
         return False
     if step.action == "disassociate":
         return not eip.associated
-    current = eip.network_interface_id if step.by_eni else eip.instance_id
-    return current == step.target
+    target = step.target
+    assert target is not None
+    if current_slot(eip) != target.key:
+        return False
+    # DescribeAddresses names the instance of an attached interface too: it must be the target's
+    return not (eip.instance_id and target.instance_id and eip.instance_id != target.instance_id)
 
 
-def verify(module: AnsibleAWSModule, client: Any, done: list[Step], progress: Progress) -> dict[str, Eip]:
-    """Describe again until every change shows (eventual consistency); return the last description."""
+def where(eip: Eip | None) -> str:
+    if eip is None:
+        return "gone from the account"
+    if not eip.associated:
+        return "unassociated"
+    if eip.network_interface_id:
+        return f"on {eip.instance_id or '?'} {eip.network_interface_id} {eip.private_ip_address}"
+    return f"on {eip.instance_id} (EC2-Classic)"
+
+
+def dropped_message(step: Step, now: dict[str, Eip], calls_made: int) -> str:
+    """What AWS did to an EIP that was in place: which EIP holds its address now, and where it is."""
+    target = step.target
+    assert target is not None and step.eip is not None
+    holder = holders(now).get(target.key)
+    place = describe_slot(target, step.target_name)
+    if holder and holder != step.eip.public_ip:
+        other = now[holder]
+        other_who = f"{other.name} ({holder})" if other.name else holder
+        verb = f"replaced it: {place} now holds {other_who}"
+        rule = (
+            "an EC2-Classic instance holds one EIP"
+            if target.classic
+            else "one private IPv4 address holds one EIP"
+        )
+        verb += f" ({rule})"
+    else:
+        verb = f"dropped it: {place} now holds no EIP"
+    return (
+        f"AWS {verb}. {step.who} was in place on {place} and is now {where(now.get(step.eip.public_ip))}. "
+        f"Something outside this run changed it ({calls_made} calls made by this run); find out what, "
+        "fix it and rerun"
+    )
+
+
+def verify(
+    module: AnsibleAWSModule,
+    client: Any,
+    watched: list[Step],
+    expected: list[Step],
+    progress: Progress,
+    calls_made: int,
+    result: dict[str, Any],
+    seen: set[int],
+) -> dict[str, Eip]:
+    """Describe again until every ``expected`` change shows; fail at once if a watched EIP seen in place
+    leaves it. Returns the last description."""
     last: dict[str, dict[str, Eip]] = {}
 
     def pending() -> list[str]:
-        last["addresses"] = describe_addresses(client)
-        return [s.label for s in done if s.eip and not in_place(s, last["addresses"].get(s.eip.public_ip))]
+        now = describe_addresses(client)
+        last["addresses"] = now
+        for step in watched:
+            eip = now.get(step.eip.public_ip) if step.eip else None
+            if in_place(step, eip):
+                seen.add(id(step))
+            elif id(step) in seen and step.action != "disassociate":
+                module.fail_json(msg=dropped_message(step, now, calls_made), changed=calls_made > 0, **result)
+        return [s.label for s in expected if s.eip and not in_place(s, now.get(s.eip.public_ip))]
 
     p = module.params
     remaining = wait_until(
-        pending, p["wait_timeout"], p["poll_interval"], progress, "associations", len(done)
+        pending, p["wait_timeout"], p["poll_interval"], progress, "associations", len(expected)
     )
     if remaining:
+        now = last["addresses"]
+        lines = []
+        for step in expected:
+            if step.eip and step.label in remaining:
+                lines.append(f"{step.who} is {where(now.get(step.eip.public_ip))}")
         module.fail_json(
             msg=f"DescribeAddresses still does not show the change after {p['wait_timeout']}s for: "
-            + ", ".join(remaining),
-            changed=True,
-            progress=progress.lines,
+            + "; ".join(lines)
+            + " (AWS is eventually consistent: rerun to finish; raise wait_timeout if this repeats)",
+            changed=calls_made > 0,
+            **result,
         )
     return last["addresses"]
 
@@ -390,12 +700,33 @@ def predicted(step: Step) -> dict[str, Any]:
     """The state check mode promises for a step."""
     eip = step.eip
     assert eip is not None
+    base = eip.to_result()
+    base["private_ip_address"] = eip.private_ip_address
     if step.action == "disassociate":
-        return {**eip.to_result(), "instance_id": None, "network_interface_id": None, "association_id": None}
-    if step.action == "associate":
-        key = "network_interface_id" if step.by_eni else "instance_id"
-        return {**eip.to_result(), key: step.target}
-    return eip.to_result()
+        return {
+            **base,
+            "instance_id": None,
+            "network_interface_id": None,
+            "private_ip_address": None,
+            "association_id": None,
+        }
+    if step.action == "associate" and step.target is not None:
+        return {
+            **base,
+            "instance_id": step.target.instance_id or None,
+            "network_interface_id": step.target.network_interface_id,
+            "private_ip_address": step.target.private_ip_address,
+        }
+    return base
+
+
+def state_of(entry: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "domain": entry["domain"],
+        "instance_id": entry.get("instance_id"),
+        "network_interface_id": entry.get("network_interface_id"),
+        "private_ip_address": entry.get("private_ip_address"),
+    }
 
 
 def entries(steps: list[Step], final: dict[str, Eip] | None, check_mode: bool) -> list[dict[str, Any]]:
@@ -406,17 +737,35 @@ def entries(steps: list[Step], final: dict[str, Eip] | None, check_mode: bool) -
         action = {"associate": "associated", "disassociate": "disassociated"}.get(step.action, "none")
         if check_mode and step.action != "none":
             action = f"would_{step.action}"
-        state = predicted(step) if final is None else final[step.eip.public_ip].to_result()
+        if final is None:
+            state = predicted(step)
+        else:
+            eip = final[step.eip.public_ip]
+            state = {**eip.to_result(), "private_ip_address": eip.private_ip_address}
+            if not state["instance_id"] and step.target is not None and in_place(step, eip):
+                state["instance_id"] = step.target.instance_id or None
         out.append({**state, "action": action})
     return out
 
 
 def diff(steps: list[Step], after: list[dict[str, Any]]) -> dict[str, Any]:
-    before = {s.eip.public_ip: s.eip.state() for s in steps if s.eip}
-    after_states = {
-        e["public_ip"]: {"domain": e["domain"], "instance_id": e.get("instance_id")} for e in after
-    }
-    return eip_diff(before, after_states)
+    before = {}
+    for s in steps:
+        if s.eip:
+            before[s.eip.public_ip] = {
+                "domain": s.eip.domain,
+                "instance_id": s.eip.instance_id or None,
+                "network_interface_id": s.eip.network_interface_id,
+                "private_ip_address": s.eip.private_ip_address,
+            }
+            if s.action == "none":  # unchanged: shown as it is reported after
+                before[s.eip.public_ip] = None
+    after_states = {e["public_ip"]: state_of(e) for e in after}
+    changed = {ip for ip, b in before.items() if b is not None}
+    return eip_diff(
+        {ip: b for ip, b in before.items() if ip in changed},
+        {ip: a for ip, a in after_states.items() if ip in changed},
+    )
 
 
 def fail(module: AnsibleAWSModule, problems: list[str]) -> None:
@@ -433,29 +782,84 @@ def run(module: AnsibleAWSModule) -> None:
     addresses = describe_addresses(client)
     steps, problems = plan(module, client, requests, addresses)
     todo = [s for s in steps if s.action != "none"]
-    problem = None if problems else permission_problem(client, todo, allow)
-    if problems or problem:
-        fail(module, [*problems, *([problem] if problem else [])])
+    plan_waves = waves(todo, allow) if not problems else []
+    calls = [c for wave in plan_waves for c in wave]
+    if not problems:
+        problems = permission_problems(client, calls)
+    if problems:
+        fail(module, problems)
     if module.check_mode:
         after = entries(steps, None, check_mode=True)
-        module.exit_json(changed=bool(todo), associations=after, progress=[], diff=diff(steps, after))
-    progress = Progress(module.log)
-    done, error = issue(client, todo, allow)
-    final = verify(module, client, done, progress) if done else addresses
-    after = entries(steps, final, check_mode=False)
-    result = {
-        "changed": bool(done),
-        "associations": after,
-        "progress": progress.lines,
-        "diff": diff(steps, after),
-    }
-    if error:
-        module.fail_json(
-            msg=f"{error} ({len(done)} changes made before it; fix and rerun)",
-            error_code=error.code,
-            **result,
+        module.exit_json(
+            changed=bool(todo), associations=after, calls=0, progress=[], diff=diff(steps, after)
         )
-    module.exit_json(**result)
+    progress = Progress(module.log)
+    found = [s for s in steps if s.eip is not None]
+    watched = [s for s in found if s.target is not None]  # present: every EIP with its exact place
+    seen = {id(s) for s in watched if s.action == "none"}  # in place from the start
+    made = 0
+    final = addresses
+    for wave in plan_waves:
+        expected: list[Step] = []
+        for c in wave:
+            name = "AssociateAddress" if c.operation == "associate_address" else "DisassociateAddress"
+            try:
+                call(
+                    client,
+                    c.operation,
+                    c.step.eip.public_ip if c.step.eip else c.step.label,
+                    name,
+                    **c.kwargs,
+                )
+            except AwsCallError as exc:
+                partial = {"associations": [], "calls": made, "progress": progress.lines}
+                if made:
+                    final = describe_addresses(client)
+                    partial["associations"] = entries(steps, final, check_mode=False)
+                module.fail_json(
+                    msg=f"{exc} ({made} changes made before it; fix and rerun)",
+                    error_code=exc.code,
+                    changed=made > 0,
+                    **partial,
+                )
+            made += 1
+            if c.leaves is None:
+                expected.append(c.step)
+        ring_breaks = [c for c in wave if c.leaves is not None]
+        if ring_breaks:
+            final = wait_left(module, client, ring_breaks, progress, made)
+        if expected:
+            result = {"associations": [], "calls": made, "progress": progress.lines}
+            final = verify(module, client, watched, expected, progress, made, result, seen)
+    after = entries(steps, final, check_mode=False)
+    module.exit_json(
+        changed=made > 0, associations=after, calls=made, progress=progress.lines, diff=diff(steps, after)
+    )
+
+
+def wait_left(
+    module: AnsibleAWSModule, client: Any, calls: list[Call], progress: Progress, made: int
+) -> dict[str, Eip]:
+    """Wait until the EIPs taken off their address (to break a ring) show unassociated."""
+    last: dict[str, dict[str, Eip]] = {}
+
+    def pending() -> list[str]:
+        last["addresses"] = now = describe_addresses(client)
+        return [
+            c.step.label for c in calls if c.step.eip and current_slot(now[c.step.eip.public_ip]) == c.leaves
+        ]
+
+    p = module.params
+    remaining = wait_until(pending, p["wait_timeout"], p["poll_interval"], progress, "leaving", len(calls))
+    if remaining:
+        module.fail_json(
+            msg=f"DescribeAddresses still shows {', '.join(remaining)} on its address after "
+            f"{p['wait_timeout']}s (taken off to let another EIP take it): rerun to finish",
+            changed=True,
+            calls=made,
+            progress=progress.lines,
+        )
+    return last["addresses"]
 
 
 def main() -> None:

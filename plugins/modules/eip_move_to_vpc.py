@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ansible.module_utils.clusterswap_aws import Pacer, pace
 from ansible.module_utils.clusterswap_eip import (
     CLASSIC,
     MOVING_TO_VPC,
@@ -46,6 +47,12 @@ description:
     waited for, not moved again, so a run that died halfway is finished by the next one.
   - Moves are issued together, then waited for together with one C(DescribeMovingAddresses) per poll,
     with a bounded wait; throttling (C(RequestLimitExceeded)) is retried with jittered backoff.
+  - AWS throttles C(MoveAddressToVpc) and C(DescribeMovingAddresses) at one request per second each
+    (a bucket of 1 token refilled at 1 per second, per account and Region; see Request throttling for
+    the Amazon EC2 API, U(https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html)).
+    The module keeps inside those buckets itself. The C(DryRun) check and the moves are sent at most one
+    per second (so 24 moves take about 24 seconds), and it never polls C(DescribeMovingAddresses) more
+    than once a second.
   - The whole list costs one C(DescribeAddresses) and one C(DescribeMovingAddresses), whatever its length.
   - Check mode tells what would be moved or waited for and changes nothing. With C(--diff) each EIP's
     domain and instance before and after are shown.
@@ -75,6 +82,8 @@ options:
   poll_interval:
     description:
       - Seconds between two polls while waiting.
+      - At least 1 (AWS allows one C(DescribeMovingAddresses) per second); a smaller value is raised to 1,
+        with a warning.
     type: float
     default: 5
   check_quota:
@@ -172,6 +181,25 @@ ARGUMENT_SPEC: dict[str, Any] = {
     "poll_interval": {"type": "float", "default": 5},
     "check_quota": {"type": "bool", "default": True},
 }
+
+
+#: AWS's request buckets for these two APIs: 1 token, refilled at 1 per second ("Request throttling for
+#: the Amazon EC2 API", https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html).
+MOVES_PER_SECOND = 1.0
+MOVING_POLLS_PER_SECOND = 1.0
+MIN_POLL_INTERVAL = 1.0 / MOVING_POLLS_PER_SECOND
+
+
+def paced_client(client: Any) -> Any:
+    """The EC2 client with MoveAddressToVpc and DescribeMovingAddresses held to one request per second
+    each, the first at once (every request: the DryRun, each retry and each page included)."""
+    return pace(
+        client,
+        {
+            "MoveAddressToVpc": Pacer(MOVES_PER_SECOND, burst=1),
+            "DescribeMovingAddresses": Pacer(MOVING_POLLS_PER_SECOND, burst=1),
+        },
+    )
 
 
 class Plan:
@@ -328,7 +356,13 @@ def run(module: AnsibleAWSModule) -> None:
     problems = input_problems(public_ips)
     if problems:
         fail(module, problems, moved=0)
-    client = ec2_client(module)
+    if module.params["poll_interval"] < MIN_POLL_INTERVAL:
+        module.warn(
+            f"poll_interval {module.params['poll_interval']} raised to {MIN_POLL_INTERVAL:g}: AWS allows one "
+            "DescribeMovingAddresses per second"
+        )
+        module.params["poll_interval"] = MIN_POLL_INTERVAL
+    client = paced_client(ec2_client(module))
     progress = Progress(module.log)
     # moving first: a move that ends between the two calls then shows as moving or in the VPC, never Classic
     moving = describe_moving_addresses(client)

@@ -1,19 +1,21 @@
 #!/usr/bin/python
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Read the account once and say where the swap stands: the plan, each EIP's place, and every problem."""
+"""Read the account once and say where the swap stands: the plan, each EIP's exact place, every problem."""
 
 from __future__ import annotations
 
 import json
 import os
+import tempfile
+from dataclasses import dataclass, field
 from typing import Any
 
+from ansible.module_utils.clusterswap_aws import AwsCallError
 from ansible.module_utils.clusterswap_eip import (
     CLASSIC,
     MOVING_TO_VPC,
-    AwsCallError,
+    VPC,
     Eip,
-    call,
     describe_addresses,
     describe_moving_addresses,
     dry_run,
@@ -21,29 +23,55 @@ from ansible.module_utils.clusterswap_eip import (
     eip_quotas,
     quota_problem,
 )
+from ansible.module_utils.clusterswap_network import (
+    DEFAULT_SUGGESTED_TYPES,
+    Instance,
+    Slot,
+    TypeInfo,
+    assign_targets,
+    bind_maintenance,
+    capacity,
+    current_slot,
+    describe_instance_types,
+    describe_instances_by_name,
+    holders,
+    instance_can_hold,
+    slot_key,
+    slot_order,
+)
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 DOCUMENTATION = r"""
 ---
 module: swap_plan_info
-short_description: Where a cluster swap stands, what it will do, and what would stop it
+short_description: Where a cluster swap stands, where each EIP goes exactly, and what would stop it
 version_added: 0.1.0
 description:
   - Reads the account with one C(DescribeInstances), one C(DescribeAddresses), one
-    C(DescribeMovingAddresses) and one C(DescribeAccountAttributes), whatever the number of EIPs.
-  - Builds the swap plan, every EIP with the old instance it serves and the new instance it goes to.
-    On the first run the plan is every EIP associated with an old instance named in
-    O(instance_map), going to the new instance that map names. The plan is written to O(record)
-    before anything changes (not in check mode), so a later run that finds the EIPs on the maintenance
-    server, moving, or half live still knows where each one came from and where it goes; rollback reads it
-    too.
-  - Says where each EIP is now (C(old), C(maintenance), C(new), C(unassociated), C(elsewhere)), whether it
-    must move from EC2-Classic to the VPC (a Classic EIP whose new instance is in a VPC), and the stage of
-    the whole swap.
+    C(DescribeMovingAddresses), one C(DescribeAccountAttributes) and one C(DescribeInstanceTypes), whatever
+    the number of EIPs.
+  - "Builds the swap plan: every EIP with three exact B(targets): C(old) (where it was when the plan was
+    recorded), C(maintenance) and C(new). A target is (instance, network interface, private IP) in a VPC,
+    the instance itself in EC2-Classic, because AWS lets each private IPv4 address hold one EIP and an
+    EC2-Classic instance hold one EIP: a second association silently disassociates the first (or is
+    refused), and association by instance alone is refused on an instance with several interfaces."
+  - On the first run the plan is every EIP associated with an old instance named in O(instance_map), going
+    to the new instance that map names, and to a maintenance instance of O(maintenance_instances) (filled
+    in the order listed, each with as many EIPs as it can hold). The plan is written to O(record) before
+    anything changes (not in check mode), so a later run that finds the EIPs on the maintenance servers,
+    moving, or half live still knows where each one came from and where it goes; rollback reads it too.
+  - "Targets are B(pinned) in the record as soon as their instance has the private IPs for every EIP
+    bound to it (C(playbooks/prepare-cluster.yml) assigns them): EIPs sorted by (name, public IP) take the
+    instance's free slots in order (interfaces by device index; on each the primary IP, then the secondary
+    IPs by numeric value); an EIP already on a free slot of its instance keeps it; a slot holding an EIP
+    outside the plan is skipped. A pinned target never changes. The record is rewritten (atomically, never
+    in check mode) when a pin is added."
+  - Says where each EIP is now (C(location)), how much each target instance can hold and what prepare must
+    assign (C(capacity)), and returns the associations each phase makes (C(moves)), so that roles need not
+    build them.
   - Collects B(every) problem that would stop the swap, each with what to do, so that pre-flight fails
-    once, before the maintenance window, with the whole list. The VPC EIP limit is checked for every move
-    the plan needs, even when the plan does not yet say it moves EIPs. C(DryRun) calls check the
-    permissions of the changes the swap makes.
+    once, before the maintenance window, with the whole list. C(DryRun) calls check the permissions of the
+    changes the swap makes.
   - Read-only towards AWS; the only write is the plan record on the controller.
 author:
   - clusterswap
@@ -53,10 +81,15 @@ options:
       - Old instance C(Name) tag to new instance C(Name) tag, for every old instance that holds EIPs.
     type: dict
     required: true
-  maintenance_instance:
-    description: The C(Name) tag of the maintenance ("system down") server.
-    type: str
+  maintenance_instances:
+    description:
+      - The C(Name) tags of the maintenance ("system down") servers, in the order they are filled.
+      - An EC2-Classic instance holds one EIP, so a Classic maintenance fleet has one instance per EIP.
+      - A single name is accepted (alias O(maintenance_instance)).
+    type: list
+    elements: str
     required: true
+    aliases: [maintenance_instance]
   stop_instances:
     description: C(Name) tags of the old instances the swap stops (checked to exist; DryRun of StopInstances).
     type: list
@@ -64,13 +97,28 @@ options:
     default: []
   record:
     description:
-      - Path of the plan record on the controller (JSON). Read if it exists; written when missing.
+      - Path of the plan record on the controller (JSON). Read if it exists; written when missing or when
+        a target is pinned. A record of the first format (version 1, no targets) is read with every target
+        unpinned and rewritten in version 2 once it gains a pin.
     type: path
     required: true
   check_permissions:
     description: Make C(DryRun) calls of AssociateAddress, StopInstances and MoveAddressToVpc.
     type: bool
     default: true
+  suggested_instance_types:
+    description:
+      - Instance types a capacity problem may name as "a larger instance type" (the first that holds the EIPs
+        needed on one interface, else the first that holds them at all). Described in the same
+        C(DescribeInstanceTypes) call.
+    type: list
+    elements: str
+    default: [m5.large, m5.xlarge, m5.2xlarge, m5.4xlarge]
+notes:
+  - "C(location) of an EIP: C(old), C(maintenance) or C(new) only on that exact target (interface and private
+    IP, not just the instance); C(misplaced) on the instance of one of its targets but on another address
+    (C(misplaced_on) says which target; the next phase puts it on its exact target); C(elsewhere) on any
+    other instance or interface (a problem: someone moved it); C(unassociated)."
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -81,17 +129,21 @@ EXAMPLES = r"""
 - name: "0.1 | Pre-flight | Read the account and the plan"
   swap_plan_info:
     instance_map: {old-lb-1: new-lb-1, old-lb-2: new-lb-2}
-    maintenance_instance: maint-1
+    maintenance_instances: [maint-1]
     stop_instances: [old-lb-1, old-lb-2, old-web-1]
     record: "{{ playbook_dir }}/../.swap/production-plan.json"
   register: clusterswap_plan
+
+- name: "2.2 | Maintenance | Every EIP to its exact maintenance target"
+  eip_associate:
+    associations: "{{ clusterswap_plan.moves.to_maintenance }}"
 """
 
 RETURN = r"""
 stage:
   description: >-
-    C(unswapped) (every EIP on its old instance), C(maintenance) (every EIP on the maintenance server),
-    C(live) (every EIP on its new instance), C(in_progress) (anything between), C(empty) (no EIP in the plan).
+    C(unswapped) (every EIP on its old target), C(maintenance) (every EIP on its maintenance target),
+    C(live) (every EIP on its new target), C(in_progress) (anything between), C(empty) (no EIP in the plan).
   returned: always
   type: str
   sample: unswapped
@@ -106,21 +158,71 @@ eips:
     allocation_id: {description: Allocation ID (VPC EIPs)., type: str}
     domain: {description: C(standard) (EC2-Classic) or C(vpc)., type: str}
     moving: {description: C(movingToVpc) or C(restoringToClassic) while AWS moves it., type: str}
-    location: {description: old, maintenance, new, unassociated or elsewhere., type: str}
+    location:
+      description: old, maintenance, new, misplaced, unassociated or elsewhere (see the notes).
+      type: str
+    misplaced_on: {description: With C(location=misplaced), the target whose instance it is on., type: str}
     instance_id: {description: The instance it is associated with now., type: str}
+    network_interface_id: {description: The network interface it is associated with now., type: str}
+    private_ip_address: {description: The private IP it is mapped to now., type: str}
     old_instance: {description: Name of the old instance it served., type: str}
     old_instance_id: {description: Its id., type: str}
+    maintenance_instance: {description: Name of its maintenance instance., type: str}
+    maintenance_instance_id: {description: Its id., type: str}
     new_instance: {description: Name of the new instance it goes to., type: str}
     new_instance_id: {description: Its id., type: str}
+    targets:
+      description: >-
+        C(old), C(maintenance), C(new): each C({instance, instance_id, network_interface_id,
+        private_ip_address, pinned, placed}); C(placed) is false (and C(network_interface_id),
+        C(private_ip_address) null) while no free private IP is found for it; C(pinned) says the record
+        keeps it.
+      type: dict
     needs_move_to_vpc: {description: A Classic EIP whose new instance is in a VPC., type: bool}
 instances:
-  description: Name -> {id, state, vpc_id, platform} for every instance the plan names.
+  description: >-
+    Name -> {id, state, vpc_id, platform, instance_type, private_ip_address, interfaces} for every instance
+    the plan names; C(interfaces) lists each network interface (C(network_interface_id), C(device_index),
+    C(mac_address), C(subnet_id), C(private_ip_addresses)).
   returned: always
   type: dict
 maintenance_instance_id:
-  description: The maintenance server's instance id.
+  description: The first maintenance server's instance id.
   returned: always
   type: str
+maintenance_instance_ids:
+  description: Name -> instance id of every maintenance server.
+  returned: always
+  type: dict
+moves:
+  description: >-
+    The associations each phase makes, ready for M(eip_associate): C(to_maintenance) (every EIP still on
+    the old cluster, unassociated or misplaced, to its maintenance target), C(to_new) (every EIP not yet on
+    its new target), C(to_old) (rollback: every EIP not on its old target). Each item is
+    C({public_ip, instance_id, network_interface_id, private_ip_address}). Only exact targets are listed;
+    the EIPs of a phase without one are in C(unplaced).
+  returned: always
+  type: dict
+unplaced:
+  description: >-
+    C(to_maintenance), C(to_new), C(to_old): the names of the EIPs that phase would move but whose target
+    is not pinned (maintenance, new: run C(playbooks/prepare-cluster.yml)) or cannot be placed (old).
+  returned: always
+  type: dict
+capacity:
+  description: >-
+    One entry per maintenance and new instance: C(needed) EIPs, C(have) usable private IPs, C(can_hold) on
+    its attached interfaces, the type's limits, and C(to_assign) per interface (C(network_interface_id),
+    C(mac_address), C(subnet_id), C(secondary_private_ips) now, C(count) to add), with C(problem) when it
+    cannot hold them.
+  returned: always
+  type: list
+  elements: dict
+capacity_problems:
+  description: The capacity problems (also in C(problems)).
+  returned: always
+  type: list
+  elements: str
 vpc_moves_needed:
   description: How many EIPs must still move from EC2-Classic to the VPC.
   returned: always
@@ -135,44 +237,129 @@ problems:
   type: list
   elements: str
 record_written:
-  description: Whether this run wrote the plan record (first run only, never in check mode).
+  description: Whether this run wrote the plan record (created, or a pin added; never in check mode).
   returned: always
   type: bool
+record_version:
+  description: The version of the record read (1 or 2), or null when there was none.
+  returned: always
+  type: int
+pins_added:
+  description: How many targets this run pinned (written only when C(record_written)).
+  returned: always
+  type: int
 """
 
-
-def describe_named_instances(client: Any, names: list[str]) -> dict[str, list[dict[str, Any]]]:
-    """Name tag -> every non-terminated instance with it: one DescribeInstances for the whole list."""
-    found: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
-    kwargs: dict[str, Any] = {
-        "Filters": [
-            {"Name": "tag:Name", "Values": sorted(set(names))},
-            {"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]},
-        ]
-    }
-    while True:
-        answer = call(client, "describe_instances", "the plan's instances", "DescribeInstances for", **kwargs)
-        for reservation in answer.get("Reservations", []):
-            for inst in reservation.get("Instances", []):
-                name = {t["Key"]: t["Value"] for t in inst.get("Tags", [])}.get("Name")
-                if name in found:
-                    found[name].append(
-                        {
-                            "id": inst["InstanceId"],
-                            "state": inst.get("State", {}).get("Name"),
-                            "vpc_id": inst.get("VpcId") or None,
-                            "platform": "vpc" if inst.get("VpcId") else "classic",
-                        }
-                    )
-        if not answer.get("NextToken"):
-            return found
-        kwargs["NextToken"] = answer["NextToken"]
+ROLES = ("old", "maintenance", "new")
+RECORD_VERSION = 2
 
 
-def resolve_instances(
-    found: dict[str, list[dict[str, Any]]], problems: list[str]
-) -> dict[str, dict[str, Any]]:
-    instances: dict[str, dict[str, Any]] = {}
+# --------------------------------------------------------------------------- the plan and its record
+
+
+@dataclass
+class Target:
+    """Where an EIP goes for one role; ``network_interface_id``/``private_ip_address`` set once pinned."""
+
+    instance: str | None
+    network_interface_id: str | None = None
+    private_ip_address: str | None = None
+    pinned: bool = False
+
+    def to_record(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"instance": self.instance}
+        if self.pinned:
+            out["network_interface_id"] = self.network_interface_id
+            out["private_ip_address"] = self.private_ip_address
+        return out
+
+    @classmethod
+    def from_record(cls, raw: dict[str, Any] | None) -> Target:
+        raw = raw or {}
+        pinned = "private_ip_address" in raw or "network_interface_id" in raw
+        return cls(
+            raw.get("instance"), raw.get("network_interface_id"), raw.get("private_ip_address"), pinned
+        )
+
+
+@dataclass
+class Entry:
+    """One EIP of the plan, as the record keeps it."""
+
+    name: str
+    public_ip: str
+    targets: dict[str, Target] = field(default_factory=dict)
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "public_ip": self.public_ip,
+            **{role: self.targets[role].to_record() for role in ROLES if role in self.targets},
+        }
+
+
+def parse_record(data: dict[str, Any]) -> tuple[int, list[Entry]]:
+    """(version, entries) of a record; version 1 (``old_instance``/``new_instance``): unpinned targets."""
+    version = int(data.get("version", 1))
+    entries = []
+    for raw in data.get("eips", []):
+        if version == 1:
+            targets = {
+                "old": Target(raw.get("old_instance")),
+                "maintenance": Target(None),
+                "new": Target(raw.get("new_instance")),
+            }
+        else:
+            targets = {role: Target.from_record(raw.get(role)) for role in ROLES}
+        entries.append(Entry(raw.get("name") or raw["public_ip"], raw["public_ip"], targets))
+    return version, entries
+
+
+def read_record(path: str) -> tuple[int, list[Entry]] | None:
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as handle:
+        return parse_record(json.load(handle))
+
+
+def write_record(path: str, entries: list[Entry]) -> None:
+    """Write the record atomically: a temporary file in the same directory, flushed, then renamed."""
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    data = {"version": RECORD_VERSION, "eips": [e.to_record() for e in entries]}
+    fd, tmp = tempfile.mkstemp(prefix=".swap-plan-", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=2, sort_keys=True)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def initial_plan(
+    addresses: dict[str, Eip], instance_map: dict[str, str], instances: dict[str, Instance]
+) -> list[Entry]:
+    """Every EIP on a mapped old instance, going to the new instance the map names."""
+    eni_owner = interface_owners(instances)
+    old_by_id = {instances[old].instance_id: old for old in instance_map if old in instances}
+    plan = []
+    for eip in sorted(addresses.values(), key=lambda e: (e.name or e.public_ip, e.public_ip)):
+        old = old_by_id.get(holder_instance(eip, eni_owner) or "")
+        if old:
+            targets = {"old": Target(old), "maintenance": Target(None), "new": Target(instance_map[old])}
+            plan.append(Entry(eip.name or eip.public_ip, eip.public_ip, targets))
+    return plan
+
+
+# --------------------------------------------------------------------------- instances
+
+
+def resolve_instances(found: dict[str, list[Instance]], problems: list[str]) -> dict[str, Instance]:
+    instances: dict[str, Instance] = {}
     for name, matches in found.items():
         if not matches:
             problems.append(
@@ -180,7 +367,7 @@ def resolve_instances(
                 "another region): fix the inventory or start the instance"
             )
         elif len(matches) > 1:
-            ids = ", ".join(m["id"] for m in matches)
+            ids = ", ".join(m.instance_id for m in matches)
             problems.append(
                 f"instance {name!r}: {len(matches)} instances carry this Name ({ids}): make it unique"
             )
@@ -189,92 +376,216 @@ def resolve_instances(
     return instances
 
 
-def read_record(path: str) -> list[dict[str, str]] | None:
-    if not os.path.exists(path):
-        return None
-    with open(path, encoding="utf-8") as handle:
-        return json.load(handle)["eips"]
+def interface_owners(instances: dict[str, Instance]) -> dict[str, str]:
+    """ENI id -> instance id, for every ENI of the instances described."""
+    return {eni.network_interface_id: i.instance_id for i in instances.values() for eni in i.interfaces}
 
 
-def write_record(path: str, plan: list[dict[str, str]]) -> None:
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump({"eips": plan}, handle, indent=2, sort_keys=True)
-    os.replace(tmp, path)
+def holder_instance(eip: Eip, eni_owner: dict[str, str]) -> str | None:
+    """The instance an EIP is on now (DescribeAddresses may name only the ENI)."""
+    return eip.instance_id or eni_owner.get(eip.network_interface_id or "")
 
 
-def initial_plan(
-    addresses: dict[str, Eip], instance_map: dict[str, str], instances: dict[str, dict[str, Any]]
-) -> list[dict[str, str]]:
-    """Every EIP on a mapped old instance, going to the new instance the map names."""
-    old_by_id = {instances[old]["id"]: old for old in instance_map if old in instances}
-    plan = []
-    for eip in sorted(addresses.values(), key=lambda e: e.name or e.public_ip):
-        old = old_by_id.get(eip.instance_id or "")
-        if old:
-            plan.append(
-                {
-                    "name": eip.name or eip.public_ip,
-                    "public_ip": eip.public_ip,
-                    "old_instance": old,
-                    "new_instance": instance_map[old],
-                }
+# --------------------------------------------------------------------------- placing the targets
+
+
+@dataclass
+class Placed:
+    """The effective target of one EIP for one role in this run."""
+
+    instance: str | None
+    slot: Slot | None  # pinned, or provisional (old targets of a v1 record)
+    pinned: bool
+
+
+def bind_maintenance_targets(
+    entries: list[Entry], maintenance: list[str], instances: dict[str, Instance], types: dict[str, TypeInfo]
+) -> None:
+    """Give every entry without a maintenance instance one, filling the fleet in order."""
+    unbound = [(e.name, e.public_ip) for e in entries if not e.targets["maintenance"].instance]
+    if not unbound:
+        return
+    already: dict[str, int] = {}
+    for entry in entries:
+        name = entry.targets["maintenance"].instance
+        if name:
+            already[name] = already.get(name, 0) + 1
+    fleet = []
+    for name in maintenance:
+        inst = instances.get(name)
+        can = instance_can_hold(inst, types) if inst else 0
+        fleet.append((name, None if can is None else max(0, can - already.get(name, 0))))
+    binding = bind_maintenance(unbound, fleet)
+    for entry in entries:
+        if not entry.targets["maintenance"].instance:
+            entry.targets["maintenance"].instance = binding.get(entry.public_ip)
+
+
+def place_targets(
+    entries: list[Entry],
+    instances: dict[str, Instance],
+    slot_holders: dict[str, str],
+    problems: list[str],
+) -> tuple[dict[tuple[str, str], Placed], int, dict[str, list[tuple[Slot, str]]]]:
+    """The effective target of every (public IP, role); pins what can be pinned.
+
+    Returns (placed, how many pins were added, foreign slots per instance name).
+    """
+    planned = {e.public_ip for e in entries}
+    by_ip = {e.public_ip: e for e in entries}
+    groups: dict[tuple[str, str], list[Entry]] = {}
+    for entry in entries:
+        for role in ROLES:
+            name = entry.targets[role].instance
+            if name:
+                groups.setdefault((name, role), []).append(entry)
+
+    def pinned_key(entry: Entry, role: str, inst: Instance) -> str | None:
+        target = entry.targets[role]
+        if not target.pinned:
+            return None
+        return slot_key(inst.instance_id, target.network_interface_id, target.private_ip_address)
+
+    placed: dict[tuple[str, str], Placed] = {}
+    foreign_by_instance: dict[str, list[tuple[Slot, str]]] = {}
+    added = 0
+    for (name, role), members in groups.items():
+        inst = instances.get(name)
+        if inst is None:
+            for entry in members:
+                placed[(entry.public_ip, role)] = Placed(name, None, False)
+            continue
+        slots = slot_order(inst)
+        pins = {e.public_ip: k for e in members if (k := pinned_key(e, role, inst))}
+        taken = {
+            k
+            for (other, other_role), others in groups.items()
+            if other == name and other_role != role
+            for e in others
+            if (k := pinned_key(e, other_role, inst))
+        }
+        assignment = assign_targets(
+            [(e.name, e.public_ip) for e in members], slots, slot_holders, planned, pins, taken
+        )
+        foreign_by_instance[name] = assignment.foreign
+        for ip in assignment.lost_pins:
+            target = by_ip[ip].targets[role]
+            problems.append(
+                f"EIP {by_ip[ip].name} ({ip}): its {role} target {name} {target.network_interface_id} "
+                f"{target.private_ip_address} (pinned in the record) is no longer an address of {name} (the "
+                "private IP was unassigned, or the instance was replaced): assign that address again, or "
+                f"remove the pin ('{role}': network_interface_id, private_ip_address) from the record"
             )
-    return plan
+        # maintenance and new targets are pinned once every EIP bound to the instance has a slot; an old
+        # target only where the EIP was seen (it came from there), else it stays a provisional guess
+        pin_all = role != "old" and assignment.complete
+        for entry in members:
+            slot = assignment.targets.get(entry.public_ip)
+            target = entry.targets[role]
+            if slot is not None and not target.pinned:
+                seen_there = slot_holders.get(slot.key) == entry.public_ip
+                if pin_all or (role == "old" and seen_there):
+                    target.network_interface_id = slot.network_interface_id
+                    target.private_ip_address = slot.private_ip_address
+                    target.pinned = True
+                    added += 1
+            # an unpinned maintenance or new target is only the instance: no phase may use a guess
+            placed[(entry.public_ip, role)] = Placed(
+                name, slot if target.pinned or role == "old" else None, target.pinned
+            )
+    return placed, added, foreign_by_instance
+
+
+# --------------------------------------------------------------------------- where each EIP is
 
 
 def locate(
-    eip: Eip, entry: dict[str, str], instances: dict[str, dict[str, Any]], maint_id: str | None
-) -> str:
-    where = eip.instance_id
-    if not where:
-        return "unassociated"
-    if where == instances.get(entry["new_instance"], {}).get("id"):
-        return "new"
-    if where == maint_id:
-        return "maintenance"
-    if where == instances.get(entry["old_instance"], {}).get("id"):
-        return "old"
-    return "elsewhere"
+    eip: Eip, entry: Entry, placed: dict[tuple[str, str], Placed], instances: dict[str, Instance], eni_owner
+) -> tuple[str, str | None]:
+    """(location, misplaced_on) of an EIP (see the module's notes)."""
+    now = current_slot(eip)
+    if now is None:
+        return "unassociated", None
+    for role in ("new", "maintenance", "old"):
+        target = placed.get((eip.public_ip, role))
+        if target and target.slot is not None and target.slot.key == now:
+            return role, None
+    holder = holder_instance(eip, eni_owner)
+    for role in ("new", "maintenance", "old"):
+        target = placed.get((eip.public_ip, role))
+        inst = instances.get(target.instance or "") if target else None
+        if inst is not None and inst.instance_id == holder:
+            return "misplaced", role
+    return "elsewhere", None
+
+
+def target_result(placed: Placed | None, instances: dict[str, Instance]) -> dict[str, Any]:
+    if placed is None:
+        return {"instance": None, "instance_id": None, "network_interface_id": None,
+                "private_ip_address": None, "pinned": False, "placed": False}  # fmt: skip
+    inst = instances.get(placed.instance or "")
+    slot = placed.slot
+    private_ip = slot.private_ip_address if slot else None
+    if slot is not None and slot.classic and inst is not None:
+        private_ip = inst.private_ip_address
+    return {
+        "instance": placed.instance,
+        "instance_id": inst.instance_id if inst else None,
+        "network_interface_id": slot.network_interface_id if slot else None,
+        "private_ip_address": private_ip,
+        "pinned": placed.pinned,
+        "placed": slot is not None and inst is not None,
+    }
 
 
 def describe_plan(
-    plan: list[dict[str, str]],
+    entries: list[Entry],
     addresses: dict[str, Eip],
     moving: dict[str, str],
-    instances: dict[str, dict[str, Any]],
-    maint_id: str | None,
+    instances: dict[str, Instance],
+    placed: dict[tuple[str, str], Placed],
     problems: list[str],
 ) -> list[dict[str, Any]]:
+    eni_owner = interface_owners(instances)
+    names_by_id = {i.instance_id: n for n, i in instances.items()}
     eips = []
-    for entry in plan:
-        eip = addresses.get(entry["public_ip"])
+    for entry in entries:
+        eip = addresses.get(entry.public_ip)
         if eip is None:
             problems.append(
-                f"EIP {entry['name']} ({entry['public_ip']}): in the plan record but not in the account "
+                f"EIP {entry.name} ({entry.public_ip}): in the plan record but not in the account "
                 "(released?): restore it or remove it from the record"
             )
             continue
-        new = instances.get(entry["new_instance"], {})
-        location = locate(eip, entry, instances, maint_id)
+        location, misplaced_on = locate(eip, entry, placed, instances, eni_owner)
+        holder = holder_instance(eip, eni_owner)
         if location == "elsewhere":
+            where = names_by_id.get(holder or "") or holder or eip.network_interface_id
+            old, maint, new = (entry.targets[role].instance for role in ROLES)
             problems.append(
-                f"EIP {entry['name']} ({eip.public_ip}): associated with {eip.instance_id}, which is neither "
-                f"its old instance {entry['old_instance']}, the maintenance server nor its new instance "
-                f"{entry['new_instance']}: find out who moved it before swapping"
+                f"EIP {entry.name} ({eip.public_ip}): associated with {where} "
+                f"({eip.network_interface_id or 'EC2-Classic'} {eip.private_ip_address or ''}), which is "
+                f"neither its old instance {old}, its maintenance server {maint} nor its new instance {new}: "
+                "find out who moved it before swapping"
             )
+        targets = {role: target_result(placed.get((eip.public_ip, role)), instances) for role in ROLES}
+        new_inst = instances.get(entry.targets["new"].instance or "")
         eips.append(
             {
-                **entry,
+                "name": entry.name,
+                "public_ip": eip.public_ip,
                 "allocation_id": eip.allocation_id,
                 "domain": eip.domain,
                 "moving": moving.get(eip.public_ip),
                 "location": location,
-                "instance_id": eip.instance_id,
-                "old_instance_id": instances.get(entry["old_instance"], {}).get("id"),
-                "new_instance_id": new.get("id"),
-                "needs_move_to_vpc": eip.domain == CLASSIC and bool(new.get("vpc_id")),
+                "misplaced_on": misplaced_on,
+                "instance_id": holder,
+                "network_interface_id": eip.network_interface_id,
+                "private_ip_address": eip.private_ip_address,
+                **{f"{role}_instance": targets[role]["instance"] for role in ROLES},
+                **{f"{role}_instance_id": targets[role]["instance_id"] for role in ROLES},
+                "targets": targets,
+                "needs_move_to_vpc": eip.domain == CLASSIC and bool(new_inst and new_inst.vpc_id),
             }
         )
     return eips
@@ -290,36 +601,198 @@ def stage_of(eips: list[dict[str, Any]]) -> str:
     return "in_progress"
 
 
+# --------------------------------------------------------------------------- what each phase moves
+
+
+def move_item(target: dict[str, Any], public_ip: str) -> dict[str, Any]:
+    return {
+        "public_ip": public_ip,
+        "instance_id": target["instance_id"],
+        "network_interface_id": target["network_interface_id"],
+        "private_ip_address": target["private_ip_address"],
+    }
+
+
+def exact(target: dict[str, Any], require_pin: bool) -> bool:
+    """The target names one slot (pinned, or for rollback a provisional one)."""
+    return bool(target["placed"]) and (bool(target["pinned"]) or not require_pin)
+
+
+def compatible(eip: dict[str, Any], instances: dict[str, Instance], role: str) -> bool:
+    """A Classic EIP goes only on a Classic instance, a VPC EIP only on a VPC instance."""
+    inst = instances.get(eip["targets"][role]["instance"] or "")
+    if inst is None:
+        return True  # named as a problem already
+    return (eip["domain"] == VPC) == (not inst.classic)
+
+
+def moves(
+    eips: list[dict[str, Any]], instances: dict[str, Instance], problems: list[str]
+) -> tuple[dict[str, list[dict[str, Any]]], dict[str, list[str]]]:
+    out: dict[str, list[dict[str, Any]]] = {"to_maintenance": [], "to_new": [], "to_old": []}
+    unplaced: dict[str, list[str]] = {"to_maintenance": [], "to_new": [], "to_old": []}
+
+    def add(phase: str, role: str, eip: dict[str, Any], require_pin: bool) -> None:
+        target = eip["targets"][role]
+        if exact(target, require_pin):
+            out[phase].append(move_item(target, eip["public_ip"]))
+        else:
+            unplaced[phase].append(eip["name"])
+
+    for eip in eips:
+        loc, on = eip["location"], eip["misplaced_on"]
+        if loc in ("old", "unassociated") or (loc == "misplaced" and on != "new"):
+            if not eip["moving"] and compatible(eip, instances, "maintenance"):
+                add("to_maintenance", "maintenance", eip, require_pin=True)
+            elif loc == "old" and not eip["moving"]:
+                inst = eip["targets"]["maintenance"]["instance"]
+                classic = eip["domain"] == CLASSIC
+                kind = "an EC2-Classic" if classic else "a VPC"
+                problems.append(
+                    f"EIP {eip['name']} ({eip['public_ip']}) is {kind} EIP "
+                    f"and its maintenance server {inst} is {'in a VPC' if classic else 'in EC2-Classic'}: "
+                    "AWS cannot associate them; use a maintenance server on the EIPs' platform"
+                )
+        if loc != "new":
+            add("to_new", "new", eip, require_pin=True)
+        if loc != "old":
+            add("to_old", "old", eip, require_pin=False)
+    return out, unplaced
+
+
+def unplaced_old_problems(eips: list[dict[str, Any]], instances: dict[str, Instance]) -> list[str]:
+    """Rollback could not put these back exactly: the record does not say where, and no address is free."""
+    problems = []
+    for eip in eips:
+        target = eip["targets"]["old"]
+        inst = instances.get(target["instance"] or "")
+        if eip["location"] == "old" or inst is None or inst.classic or target["network_interface_id"]:
+            continue
+        many = len(inst.interfaces) > 1
+        why = (
+            f"{inst.label} has {len(inst.interfaces)} network interfaces, and AWS refuses an association by "
+            "instance alone on such an instance (InvalidInstanceID)"
+            if many
+            else f"an association by instance alone would take {inst.label}'s primary IP and silently "
+            "disassociate the EIP there"
+        )
+        problems.append(
+            f"EIP {eip['name']} ({eip['public_ip']}): the plan does not know which interface and private IP "
+            f"of its old instance {inst.label} it was on (a version 1 record, or it shares an address with "
+            f"another EIP, which AWS does not allow), and no free private IP is left there for it: {why}; "
+            "rollback could not put it back: add its 'old' network_interface_id and private_ip_address to "
+            "the record"
+        )
+    return problems
+
+
+def foreign_problems(
+    eips: list[dict[str, Any]], addresses: dict[str, Eip], slot_holders: dict[str, str]
+) -> list[str]:
+    """A pinned target address that holds an EIP outside the plan: associating there would drop it."""
+    planned = {e["public_ip"] for e in eips}
+    problems = []
+    for eip in eips:
+        for role in ("maintenance", "new"):
+            target = eip["targets"][role]
+            if not target["pinned"] or not target["instance_id"]:
+                continue
+            key = slot_key(
+                target["instance_id"], target["network_interface_id"], target["private_ip_address"]
+            )
+            holder = slot_holders.get(key)
+            if holder and holder not in planned:
+                other = addresses[holder]
+                where = target["network_interface_id"] or "(EC2-Classic)"
+                where += f" {target['private_ip_address'] or ''}"
+                problems.append(
+                    f"EIP {eip['name']} ({eip['public_ip']}): its {role} target {target['instance']} {where} "
+                    f"holds EIP {other.name or holder} ({holder}), which is not in the plan: associating "
+                    "there would silently disassociate it (one private IPv4 address holds one EIP): move "
+                    "that EIP to another address first"
+                )
+    return problems
+
+
 def foreign_on_new(
-    addresses: dict[str, Eip], eips: list[dict[str, Any]], instance_map: dict[str, str], instances: dict
+    addresses: dict[str, Eip], eips: list[dict[str, Any]], instance_map: dict[str, str], instances, eni_owner
 ) -> list[str]:
     """EIPs outside the plan that already route traffic to the new cluster."""
     planned = {e["public_ip"] for e in eips}
-    new_ids = {instances[n]["id"]: n for n in instance_map.values() if n in instances}
-    return [
-        f"EIP {e.name or e.public_ip} ({e.public_ip}) is not in the plan but already sends traffic to new "
-        f"instance {new_ids[e.instance_id]}: the new cluster must carry no traffic before the swap"
-        for e in addresses.values()
-        if e.public_ip not in planned and e.instance_id in new_ids
-    ]
+    new_ids = {instances[n].instance_id: n for n in instance_map.values() if n in instances}
+    out = []
+    for e in addresses.values():
+        holder = holder_instance(e, eni_owner)
+        if e.public_ip not in planned and holder in new_ids:
+            out.append(
+                f"EIP {e.name or e.public_ip} ({e.public_ip}) is not in the plan but already sends traffic "
+                f"to new instance {new_ids[holder]}: the new cluster must carry no traffic before the swap"
+            )
+    return out
+
+
+# --------------------------------------------------------------------------- capacity
+
+
+def capacity_report(
+    eips: list[dict[str, Any]],
+    instances: dict[str, Instance],
+    types: dict[str, TypeInfo],
+    foreign: dict[str, list[tuple[Slot, str]]],
+    suggestions: dict[str, TypeInfo],
+) -> list[dict[str, Any]]:
+    needed: dict[tuple[str, str], int] = {}
+    for eip in eips:
+        for role in ("maintenance", "new"):
+            name = eip["targets"][role]["instance"]
+            if name:
+                needed[(name, role)] = needed.get((name, role), 0) + 1
+    report = []
+    for (name, role), count in sorted(needed.items(), key=lambda kv: (kv[0][1] != "maintenance", kv[0][0])):
+        inst = instances.get(name)
+        if inst is None:
+            continue
+        hint = (
+            "add maintenance instances (clusterswap_maintenance_instances)"
+            if role == "maintenance"
+            else "map fewer old instances to it (clusterswap_instance_map)"
+        )
+        report.append(
+            capacity(inst, role, count, types, len(foreign.get(name, [])), suggestions, hint).to_result()
+        )
+    return report
+
+
+# --------------------------------------------------------------------------- permissions
 
 
 def permission_problems(
-    client: Any, eips: list[dict[str, Any]], maint_id: str | None, stop_ids: list[str]
+    client: Any, eips: list[dict[str, Any]], instances: dict[str, Instance], stop_ids: list[str]
 ) -> list[str]:
     problems = []
-    if eips and maint_id:
+    if eips:
         # The association the swap makes with this EIP: to the maintenance server while it must still move
-        # to the VPC, else to its new instance. A Classic EIP is associated by public IP (AWS refuses
-        # AllowReassociation for it), a VPC one by allocation ID.
+        # to the VPC, else to its new target. A Classic EIP is associated by public IP (AWS refuses
+        # AllowReassociation for it), a VPC one by allocation ID on an interface and private IP.
         first = eips[0]
-        instance = maint_id if first["needs_move_to_vpc"] else first["new_instance_id"]
-        target: dict[str, Any] = {"PublicIp": first["public_ip"]}
+        role = "maintenance" if first["needs_move_to_vpc"] else "new"
+        target = first["targets"][role]
+        inst = instances.get(target["instance"] or "")
+        kwargs: dict[str, Any] = {"PublicIp": first["public_ip"]}
         if first["allocation_id"]:
-            target = {"AllocationId": first["allocation_id"], "AllowReassociation": True}
-        if instance:
-            name = first["name"]
-            problems.append(dry_run(client, "associate_address", name, InstanceId=instance, **target))
+            kwargs = {"AllocationId": first["allocation_id"], "AllowReassociation": True}
+        if inst is not None and inst.classic:
+            kwargs["InstanceId"] = inst.instance_id
+        elif inst is not None and inst.interfaces:
+            eni = (
+                target["network_interface_id"]
+                or sorted(inst.interfaces, key=lambda i: i.device_index)[0].network_interface_id
+            )
+            kwargs["NetworkInterfaceId"] = eni
+            if target["private_ip_address"]:
+                kwargs["PrivateIpAddress"] = target["private_ip_address"]
+        if inst is not None:
+            problems.append(dry_run(client, "associate_address", first["name"], **kwargs))
     if stop_ids:
         problems.append(dry_run(client, "stop_instances", "the old instances", InstanceIds=stop_ids))
     movers = [e for e in eips if e["needs_move_to_vpc"] and not e["moving"]]
@@ -330,29 +803,59 @@ def permission_problems(
     return [p for p in problems if p]
 
 
+# --------------------------------------------------------------------------- run
+
+
 def run(module: AnsibleAWSModule) -> dict[str, Any]:
     params = module.params
     instance_map: dict[str, str] = {str(k): str(v) for k, v in params["instance_map"].items()}
-    maint = params["maintenance_instance"]
-    names = sorted({*instance_map, *instance_map.values(), maint, *params["stop_instances"]})
-    client = ec2_client(module)
+    maintenance = [str(m) for m in params["maintenance_instances"]]
     problems: list[str] = []
+    if not maintenance:
+        problems.append(
+            "no maintenance instance is named (clusterswap_maintenance_instances): name at least one"
+        )
 
-    instances = resolve_instances(describe_named_instances(client, names), problems)
+    read = read_record(params["record"])
+    version, recorded = (read[0], read[1]) if read is not None else (None, None)
+    named = {t.instance for e in recorded or [] for t in e.targets.values() if t.instance}
+    names = sorted({*instance_map, *instance_map.values(), *maintenance, *params["stop_instances"], *named})
+
+    client = ec2_client(module)
+    instances = resolve_instances(describe_instances_by_name(client, names), problems)
     addresses = describe_addresses(client)
     moving = describe_moving_addresses(client)
-    maint_id = instances.get(maint, {}).get("id")
+    suggested = [str(t) for t in params["suggested_instance_types"]]
+    all_types = describe_instance_types(client, [*(i.instance_type for i in instances.values()), *suggested])
+    suggestions = {t: all_types[t] for t in suggested if t in all_types}
 
-    recorded = read_record(params["record"])
-    plan = recorded if recorded is not None else initial_plan(addresses, instance_map, instances)
-    if recorded is None and not plan:
+    entries = recorded if recorded is not None else initial_plan(addresses, instance_map, instances)
+    if recorded is None and not entries:
         problems.append(
             "no EIP is associated with any old instance of the instance map "
             f"({', '.join(sorted(instance_map))}) and there is no plan record at {params['record']}: "
             "check clusterswap_instance_map, or restore the record of the swap in progress"
         )
-    eips = describe_plan(plan, addresses, moving, instances, maint_id, problems)
-    problems.extend(foreign_on_new(addresses, eips, instance_map, instances))
+    for entry in entries:
+        bound = entry.targets["maintenance"].instance
+        if bound and bound not in maintenance:
+            problems.append(
+                f"EIP {entry.name} ({entry.public_ip}): the record binds it to maintenance server {bound}, "
+                f"which is not in clusterswap_maintenance_instances ({', '.join(maintenance)}): add it back"
+            )
+    bind_maintenance_targets(entries, maintenance, instances, all_types)
+
+    slot_holders = holders(addresses)
+    placed, pins_added, foreign = place_targets(entries, instances, slot_holders, problems)
+    eips = describe_plan(entries, addresses, moving, instances, placed, problems)
+    eni_owner = interface_owners(instances)
+    problems.extend(foreign_on_new(addresses, eips, instance_map, instances, eni_owner))
+    problems.extend(foreign_problems(eips, addresses, slot_holders))
+    problems.extend(unplaced_old_problems(eips, instances))
+    report = capacity_report(eips, instances, all_types, foreign, suggestions)
+    capacity_problems = [c["problem"] for c in report if c["problem"]]
+    problems.extend(capacity_problems)
+    phase_moves, unplaced = moves(eips, instances, problems)
 
     quotas = eip_quotas(module, client, addresses, moving)
     needed = sum(1 for e in eips if e["needs_move_to_vpc"] and not e["moving"])
@@ -363,25 +866,34 @@ def run(module: AnsibleAWSModule) -> dict[str, Any]:
         )
 
     if params["check_permissions"]:
-        stop_ids = [instances[n]["id"] for n in params["stop_instances"] if n in instances]
-        problems.extend(permission_problems(client, eips, maint_id, stop_ids))
+        stop_ids = [instances[n].instance_id for n in params["stop_instances"] if n in instances]
+        problems.extend(permission_problems(client, eips, instances, stop_ids))
 
     written = False
-    if recorded is None and plan and not problems and not module.check_mode:
-        write_record(params["record"], plan)
+    wanted = recorded is None or pins_added > 0
+    if entries and wanted and not problems and not module.check_mode:
+        write_record(params["record"], entries)
         written = True
+    maint_ids = {n: instances[n].instance_id for n in maintenance if n in instances}
     return {
         "changed": False,
         "stage": stage_of(eips),
         "eips": eips,
-        "instances": instances,
-        "maintenance_instance_id": maint_id,
+        "instances": {name: inst.to_result() for name, inst in instances.items()},
+        "maintenance_instance_id": next(iter(maint_ids.values()), None),
+        "maintenance_instance_ids": maint_ids,
+        "moves": phase_moves,
+        "unplaced": unplaced,
+        "capacity": report,
+        "capacity_problems": capacity_problems,
         "vpc_moves_needed": needed,
         "vpc_moves_in_progress": sum(1 for e in eips if e["moving"] == MOVING_TO_VPC),
         "quotas": quotas,
         "problems": problems,
         "record": params["record"],
         "record_written": written,
+        "record_version": version,
+        "pins_added": pins_added,
     }
 
 
@@ -389,10 +901,20 @@ def main() -> None:
     module = AnsibleAWSModule(
         argument_spec={
             "instance_map": {"type": "dict", "required": True},
-            "maintenance_instance": {"type": "str", "required": True},
+            "maintenance_instances": {
+                "type": "list",
+                "elements": "str",
+                "required": True,
+                "aliases": ["maintenance_instance"],
+            },
             "stop_instances": {"type": "list", "elements": "str", "default": []},
             "record": {"type": "path", "required": True},
             "check_permissions": {"type": "bool", "default": True},
+            "suggested_instance_types": {
+                "type": "list",
+                "elements": "str",
+                "default": list(DEFAULT_SUGGESTED_TYPES),
+            },
         },
         supports_check_mode=True,
     )

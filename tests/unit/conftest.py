@@ -5,6 +5,10 @@
   and runs its `main()` with `run_module`.
 - `api_calls` counts every AWS API call made by any botocore client created while it is active, through
   botocore's `before-call` (one per operation call) and `before-send` (one per HTTP attempt) events.
+- `virtual_time` / `no_sleep`: `time.sleep` returns at once and `time.monotonic` runs ahead by every
+  second slept, for the module, its client-side pacing and the simulated AWS alike (throttle buckets,
+  slow operations): a module that paces its calls as AWS requires is not throttled, one that does not
+  still is, and a wait for a slow operation ends when enough (virtual) time has passed.
 """
 
 from __future__ import annotations
@@ -12,8 +16,10 @@ from __future__ import annotations
 import importlib
 import json
 import sys
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -155,21 +161,26 @@ class EipLab:
         addresses = self.addresses()
         return {ip: addresses[ip].get("InstanceId") or None for ip in (ips or self.all_ips())}
 
+    # The helpers below set the world up before the test, as seeding does: "long ago", so unthrottled
+    # (a setup burst is not what the module under test does; its own calls are throttled as on AWS).
+
     def disassociate(self, ips: list[str] | None = None) -> None:
         """Take the EIPs off their instances directly (Classic by public IP, VPC by association ID)."""
-        addresses = self.addresses()
-        for ip in ips or self.all_ips():
-            a = addresses[ip]
-            if a.get("AssociationId"):
-                self.ec2.disassociate_address(AssociationId=a["AssociationId"])
-            elif a.get("InstanceId"):
-                self.ec2.disassociate_address(PublicIp=ip)
+        with self.lab.state.unthrottled():
+            addresses = self.addresses()
+            for ip in ips or self.all_ips():
+                a = addresses[ip]
+                if a.get("AssociationId"):
+                    self.ec2.disassociate_address(AssociationId=a["AssociationId"])
+                elif a.get("InstanceId"):
+                    self.ec2.disassociate_address(PublicIp=ip)
         self.lab.tick()
 
     def move(self, ips: list[str] | None = None) -> None:
         """Move EIPs to the VPC directly (for tests that start from VPC EIPs)."""
-        for ip in ips or self.all_ips():
-            self.ec2.move_address_to_vpc(PublicIp=ip)
+        with self.lab.state.unthrottled():
+            for ip in ips or self.all_ips():
+                self.ec2.move_address_to_vpc(PublicIp=ip)
         self.lab.tick()
 
     def add_classic_eips(self, total: int) -> list[str]:
@@ -178,27 +189,111 @@ class EipLab:
 
         control = LocalControl()
         control.set_limits(classic=total + 10, vpc=total + 10)
-        for n in range(total - len(self.all_ips())):
-            ip = self.ec2.allocate_address(Domain="standard")["PublicIp"]
-            self.world["eips"][f"extra-{n}"] = ip
+        with self.lab.state.unthrottled():
+            for n in range(total - len(self.all_ips())):
+                ip = self.ec2.allocate_address(Domain="standard")["PublicIp"]
+                self.world["eips"][f"extra-{n}"] = ip
         control.backdate_addresses(48)
         return self.all_ips()
 
     def fault(self, operation: str, nth: int, code: str, times: int = 1, message: str = "Injected") -> Any:
         return self.lab.state.add_fault(operation=operation, nth=nth, code=code, times=times, message=message)
 
+    # ----------------------------------------------------------------- private IPs and interfaces
+    # One EIP per private IP (research/aws-rules.md §1a): the simulator holds each EIP on its own private
+    # IP (or EC2-Classic instance); these helpers give instances the private IPs prepare would give them.
+
+    def describe_instance(self, name: str) -> dict[str, Any]:
+        reservation = self.ec2.describe_instances(InstanceIds=[self.instance(name)])["Reservations"][0]
+        return reservation["Instances"][0]
+
+    def interfaces(self, name: str) -> list[dict[str, Any]]:
+        enis = self.describe_instance(name).get("NetworkInterfaces", [])
+        return sorted(enis, key=lambda e: e["Attachment"]["DeviceIndex"])
+
+    def slots(self, name: str) -> list[tuple[str, str]]:
+        """(ENI, private IP) of every private IP of the instance, in the runbook's slot order."""
+        import ipaddress
+
+        out = []
+        for eni in self.interfaces(name):
+            ips = sorted(
+                eni["PrivateIpAddresses"],
+                key=lambda p: (not p["Primary"], int(ipaddress.IPv4Address(p["PrivateIpAddress"]))),
+            )
+            out += [(eni["NetworkInterfaceId"], p["PrivateIpAddress"]) for p in ips]
+        return out
+
+    def add_interfaces(self, name: str, count: int) -> list[str]:
+        inst = self.describe_instance(name)
+        first = len(inst.get("NetworkInterfaces", []))
+        ids = []
+        for index in range(first, first + count):
+            eni = self.ec2.create_network_interface(SubnetId=inst["SubnetId"])["NetworkInterface"]
+            self.ec2.attach_network_interface(
+                NetworkInterfaceId=eni["NetworkInterfaceId"], InstanceId=inst["InstanceId"], DeviceIndex=index
+            )
+            ids.append(eni["NetworkInterfaceId"])
+        return ids
+
+    def give_slots(self, name: str, total: int) -> list[tuple[str, str]]:
+        """Make the instance have `total` private IPs (what prepare does): secondary IPs on its interfaces,
+        filling each up to its type's limit before the next."""
+        inst = self.describe_instance(name)
+        types = self.ec2.describe_instance_types(InstanceTypes=[inst["InstanceType"]])["InstanceTypes"]
+        per_interface = types[0]["NetworkInfo"]["Ipv4AddressesPerInterface"]
+        missing = total - len(self.slots(name))
+        room = sum(per_interface - len(e["PrivateIpAddresses"]) for e in self.interfaces(name))
+        if missing > room:  # attach interfaces, as an operator would (up to the type's limit)
+            self.add_interfaces(name, -(-(missing - room) // per_interface))
+        for eni in self.interfaces(name):
+            count = min(missing, per_interface - len(eni["PrivateIpAddresses"]))
+            if count > 0:
+                self.ec2.assign_private_ip_addresses(
+                    NetworkInterfaceId=eni["NetworkInterfaceId"], SecondaryPrivateIpAddressCount=count
+                )
+                missing -= count
+        return self.slots(name)
+
+    def put(self, public_ip: str, eni: str, private_ip: str) -> None:
+        address = self.addresses()[public_ip]
+        self.ec2.associate_address(
+            AllocationId=address["AllocationId"],
+            NetworkInterfaceId=eni,
+            PrivateIpAddress=private_ip,
+            AllowReassociation=True,
+        )
+        self.lab.tick()
+
+    def name_of(self, public_ip: str) -> str | None:
+        tags = self.addresses()[public_ip].get("Tags", [])
+        return {t["Key"]: t["Value"] for t in tags}.get("Name")
+
+    def where(self, public_ip: str) -> tuple[str | None, str | None]:
+        a = self.addresses()[public_ip]
+        return a.get("NetworkInterfaceId"), a.get("PrivateIpAddress")
+
+    @property
+    def instance_map(self) -> dict[str, str]:
+        return dict(self.world["plan"]["instance_map"])
+
+    @property
+    def maintenance_instances(self) -> list[str]:
+        return list(self.world["plan"]["maintenance_instances"])
+
 
 @pytest.fixture
 def make_lab(aws_env: None) -> Iterator[Callable[..., EipLab]]:
-    """Factory: `make_lab("vpc-day", latency_scale=0.0)` seeds the in-process lab (one per test)."""
+    """Factory: `make_lab("vpc-day", latency_scale=0.0)` seeds the in-process lab (one per test).
+    EC2 throttling is on as on AWS; `throttle=False` for a test whose bursts are not what it is about."""
     import boto3
 
     from lab.awssim import mock_lab
 
     stack: list[Any] = []
 
-    def make(scenario: str = "vpc-day", latency_scale: float = 0.0) -> EipLab:
-        cm = mock_lab(scenario, latency_scale=latency_scale)
+    def make(scenario: str = "vpc-day", latency_scale: float = 0.0, throttle: bool = True) -> EipLab:
+        cm = mock_lab(scenario, latency_scale=latency_scale, throttle=throttle)
         lab = cm.__enter__()
         stack.append(cm)
         return EipLab(lab, boto3.client("ec2", region_name="us-east-1"))
@@ -208,11 +303,56 @@ def make_lab(aws_env: None) -> Iterator[Callable[..., EipLab]]:
         stack.pop().__exit__(None, None, None)
 
 
-@pytest.fixture
-def no_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Make time.sleep instant (backoff and polls) and record what was asked for."""
-    import time
+_REAL_SLEEP = time.sleep
+_REAL_MONOTONIC = time.monotonic
 
-    slept: list[float] = []
-    monkeypatch.setattr(time, "sleep", lambda seconds: slept.append(seconds))
-    return slept
+
+@dataclass
+class VirtualTime:
+    """`time.sleep` returns at once and records the delay; `time.monotonic` (and the simulated AWS's
+    throttle clock) run ahead by every second slept. Inside `real()` sleeps are real again."""
+
+    slept: list[float] = field(default_factory=list)
+    ahead: float = 0.0
+    virtual: bool = True
+
+    def sleep(self, seconds: float) -> None:
+        if not self.virtual:
+            _REAL_SLEEP(seconds)
+            return
+        self.slept.append(seconds)
+        self.advance(seconds)
+
+    def advance(self, seconds: float) -> None:
+        """Let `seconds` pass for the throttle (e.g. the second or so Ansible takes between two tasks)."""
+        self.ahead += max(0.0, float(seconds))
+
+    def clock(self) -> float:
+        return _REAL_MONOTONIC() + self.ahead
+
+    @contextmanager
+    def real(self) -> Iterator[None]:
+        self.virtual = False
+        try:
+            yield
+        finally:
+            self.virtual = True
+
+
+@pytest.fixture
+def virtual_time(monkeypatch: pytest.MonkeyPatch) -> VirtualTime:
+    """Instant sleeps that the simulated AWS's throttle sees as time passing (see VirtualTime)."""
+    from lab.awssim import STATE
+
+    vt = VirtualTime()
+    monkeypatch.setattr(time, "sleep", vt.sleep)
+    monkeypatch.setattr(time, "monotonic", vt.clock)
+    monkeypatch.setattr(STATE.throttle, "clock", vt.clock)
+    return vt
+
+
+@pytest.fixture
+def no_sleep(virtual_time: VirtualTime) -> list[float]:
+    """Make time.sleep instant (backoff, polls, client-side pacing) and record what was asked for; the
+    simulated AWS's throttle sees the time pass."""
+    return virtual_time.slept

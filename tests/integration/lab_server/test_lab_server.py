@@ -28,6 +28,8 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> float:
 
 def test_incident_sixth_move_fails_after_five(lab: LabClient, aws: Any) -> None:
     world = lab.seed("incident")
+    # about the limit, not the rate: these moves come milliseconds apart, AWS allows 1 per second
+    lab.set_throttle(False)
     ec2 = aws("ec2")
     with pytest.raises(ClientError) as err:
         ec2.associate_address(PublicIp=world["eips"]["web-3"], InstanceId=world["instances"]["new-lb-1"])
@@ -73,8 +75,9 @@ def test_move_seen_in_progress_then_done_by_the_ticker(lab: LabClient, aws: Any)
     assert ec2.describe_moving_addresses()["MovingAddressStatuses"] == [
         {"MoveStatus": "movingToVpc", "PublicIp": ip}
     ]
-    # no request in between: the server's ticker completes the move on its own
-    time.sleep(0.5)
+    # no request in between: the server's ticker completes the move on its own (and a second between the
+    # two DescribeMovingAddresses: AWS allows 1 per second)
+    time.sleep(1.0)
     assert lab.state()["pending"] == []
     assert ec2.describe_moving_addresses()["MovingAddressStatuses"] == []
     addr = ec2.describe_addresses(PublicIps=[ip])["Addresses"][0]
@@ -88,6 +91,8 @@ def test_move_seen_in_progress_then_done_by_the_ticker(lab: LabClient, aws: Any)
 
 def test_injected_fault_fires_on_nth_call_over_http(lab: LabClient, aws: Any) -> None:
     world = lab.seed("vpc-day")
+    # about fault rules, not the rate: four moves milliseconds apart, AWS allows 1 per second
+    lab.set_throttle(False)
     ec2 = aws("ec2")
     for ip in world["eips"].values():
         ec2.disassociate_address(PublicIp=ip)

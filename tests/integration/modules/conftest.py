@@ -48,10 +48,17 @@ class SimServer:
             aws_secret_access_key="testing",
         )
 
-    def playbook(self, *args: str) -> subprocess.CompletedProcess[str]:
+    def prepare(self) -> None:
+        """Step 1 on the AWS side (the day before): the targets' private IPs, every EIP's target pinned."""
+        result = self.playbook("--limit", "localhost", playbook="playbooks/prepare-cluster.yml")
+        assert result.returncode == 0, result.stdout[-3000:]
+
+    def playbook(
+        self, *args: str, playbook: str = "playbooks/eip-vpc-migration.yml"
+    ) -> subprocess.CompletedProcess[str]:
         cmd = [
             str(BIN / "ansible-playbook"),
-            "playbooks/eip-vpc-migration.yml",
+            playbook,
             "-e",
             f"aws_endpoint_url={self.url}",
             "-e",

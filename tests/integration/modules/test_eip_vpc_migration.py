@@ -1,4 +1,5 @@
-"""playbooks/eip-vpc-migration.yml with ansible-playbook against the lab's simulated AWS server."""
+"""playbooks/eip-vpc-migration.yml with ansible-playbook against the lab's simulated AWS server, after
+playbooks/prepare-cluster.yml gave the new load balancers a private IP per EIP and pinned the targets."""
 
 from __future__ import annotations
 
@@ -6,8 +7,6 @@ import re
 from typing import Any
 
 from tests.integration.conftest import recap
-
-PLAN_OLD_TO_NEW = {"old-lb-1": "new-lb-1", "old-lb-2": "new-lb-2"}
 
 
 def failure(output: str) -> str:
@@ -19,7 +18,8 @@ def failure(output: str) -> str:
 def expected_holders(world: dict[str, Any], before: dict[str, str]) -> dict[str, str]:
     """Each EIP on the new load balancer that replaces the old one it was on."""
     by_id = {v: k for k, v in world["instances"].items()}
-    return {ip: world["instances"][PLAN_OLD_TO_NEW[by_id[holder]]] for ip, holder in before.items()}
+    old_to_new = world["plan"]["instance_map"]
+    return {ip: world["instances"][old_to_new[by_id[holder]]] for ip, holder in before.items()}
 
 
 def describe(ec2: Any) -> dict[str, dict[str, Any]]:
@@ -28,6 +28,7 @@ def describe(ec2: Any) -> dict[str, dict[str, Any]]:
 
 def test_four_runs_move_and_associate_every_eip(sim_server) -> None:
     server = sim_server("vpc-day")
+    server.prepare()
     ec2 = server.ec2()
     world = server.control.world()
     before = {ip: a["InstanceId"] for ip, a in describe(ec2).items()}
@@ -65,6 +66,7 @@ def test_incident_stops_in_preflight_before_any_change(sim_server) -> None:
 
 def test_run_interrupted_during_the_moves_is_finished_by_a_rerun(sim_server) -> None:
     server = sim_server("vpc-day")
+    server.prepare()
     ec2 = server.ec2()
     # pre-flight's DryRun is call 1, the module's call 2; the 10th move (call 12) fails: 9 moved, 15 still
     # in Classic, all disassociated
@@ -85,6 +87,7 @@ def test_run_interrupted_during_the_moves_is_finished_by_a_rerun(sim_server) -> 
 
 def test_throttled_calls_are_retried(sim_server) -> None:
     server = sim_server("vpc-day")
+    server.prepare()
     server.control.add_fault(operation="MoveAddressToVpc", nth=3, code="RequestLimitExceeded", times=6)
     server.control.add_fault(operation="AssociateAddress", nth=2, code="RequestLimitExceeded", times=6)
     result = server.playbook()

@@ -8,63 +8,22 @@ stop in pre-flight, before any change, naming the VPC EIP limit, the number need
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
-from tests.integration.conftest import ansible_playbook
-from tests.integration.conftest import recap as localhost_recap
-
-
-def run_playbook(
-    playbook: str, url: str, tmp_path: Path, *extra: str, check: bool = False
-) -> subprocess.CompletedProcess[str]:
-    """A phase playbook on the lab inventory against the simulated AWS at `url` (no hosts behind the EIPs)."""
-    args = [f"playbooks/{playbook}", "-e", f"clusterswap_record={tmp_path / 'plan.json'}"]
-    args += ["-e", "go_live_check_enabled=false", *extra]
-    return ansible_playbook(args, url, tmp_path, check=check)
-
-
-def recap(proc: subprocess.CompletedProcess[str]) -> dict[str, int]:
-    return localhost_recap(proc.stdout + proc.stderr[-3000:])
-
-
-def four_runs(playbook: str, url: str, tmp_path: Path, *extra: str) -> None:
-    """check changed -> real changed -> check unchanged -> real unchanged, none failing."""
-    expected = [(True, True), (False, True), (True, False), (False, False)]
-    for check, want_change in expected:
-        proc = run_playbook(playbook, url, tmp_path, *extra, check=check)
-        got = recap(proc)
-        where = f"{playbook} check={check}:\n{proc.stdout[-4000:]}"
-        assert got["failed"] == 0, where
-        assert (got["changed"] > 0) == want_change, where
-
-
-def ec2(url: str) -> Any:
-    return boto3.client(
-        "ec2",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-
-
-def instances_by_name(url: str) -> dict[str, dict[str, Any]]:
-    found = {}
-    for res in ec2(url).describe_instances()["Reservations"]:
-        for inst in res["Instances"]:
-            tags = {t["Key"]: t["Value"] for t in inst.get("Tags", [])}
-            found[tags.get("Name", inst["InstanceId"])] = inst
-    return found
-
-
-def addresses(url: str) -> dict[str, dict[str, Any]]:
-    return {a["PublicIp"]: a for a in ec2(url).describe_addresses()["Addresses"]}
-
+from tests.integration.runbook.phases import (
+    MAINTENANCE_EIPS,
+    addresses,
+    four_runs,
+    instances_by_name,
+    prepare,
+    recap,
+    run_playbook,
+    slots,
+    target_slot,
+)
 
 OLD_EPHEMERALS = [
     "old-lb-1",
@@ -144,34 +103,49 @@ def test_ephemeral_stop_four_runs_and_state(seeded: Any, tmp_path: Path) -> None
         assert states[name] == "running", (name, states[name])
 
 
-def test_go_live_four_runs_every_eip_on_its_new_instance(seeded: Any, tmp_path: Path) -> None:
+def test_go_live_four_runs_every_eip_on_its_exact_new_target(seeded: Any, tmp_path: Path) -> None:
     url = seeded("default")
     insts = instances_by_name(url)
-    old_to_new = {
-        insts["old-lb-1"]["InstanceId"]: insts["new-lb-1"]["InstanceId"],
-        insts["old-lb-2"]["InstanceId"]: insts["new-lb-2"]["InstanceId"],
-    }
+    ids = {name: inst["InstanceId"] for name, inst in insts.items()}
     before = addresses(url)
+    prepare(url, tmp_path)
     four_runs("go-live.yml", url, tmp_path)
     after = addresses(url)
-    assert len(after) == len(before) == 8
-    for ip, eip in after.items():
-        assert eip["InstanceId"] == old_to_new[before[ip]["InstanceId"]], ip
-        assert eip["AllocationId"] == before[ip]["AllocationId"], "go-live allocates nothing new"
     record = json.loads((tmp_path / "plan.json").read_text())
-    assert {e["public_ip"] for e in record["eips"]} == set(before)
+    assert record["version"] == 2 and {e["public_ip"] for e in record["eips"]} == set(before)
+    assert len(after) == len(before) == 8
+    for entry in record["eips"]:
+        eip = after[entry["public_ip"]]
+        assert slots(url)[entry["public_ip"]] == target_slot(entry, "new", ids), entry["name"]
+        assert eip["InstanceId"] == ids[entry["new"]["instance"]]
+        assert eip["AllocationId"] == before[entry["public_ip"]]["AllocationId"], (
+            "go-live allocates nothing new"
+        )
+    assert len({(a["NetworkInterfaceId"], a["PrivateIpAddress"]) for a in after.values()}) == 8
+
+
+def test_go_live_before_prepare_refuses_and_changes_nothing(seeded: Any, tmp_path: Path) -> None:
+    url = seeded("default")
+    before = addresses(url)
+    check = run_playbook("go-live.yml", url, tmp_path, check=True)
+    assert (
+        recap(check)["failed"] == 0
+        and "would be associated after playbooks/prepare-cluster.yml" in check.stdout
+    )
+    proc = run_playbook("go-live.yml", url, tmp_path)
+    assert proc.returncode != 0
+    assert "have no private IP on their new instance yet" in proc.stdout
+    assert "run playbooks/prepare-cluster.yml first: it assigns the private" in proc.stdout
+    assert addresses(url) == before
 
 
 def test_resume_reads_the_record_and_finishes(seeded: Any, tmp_path: Path) -> None:
     """EIPs left on the maintenance server by a run that died: the next go-live finishes the job."""
     url = seeded("default")
     insts = instances_by_name(url)
-    proc = run_playbook("preflight.yml", url, tmp_path)
+    prepare(url, tmp_path)
+    proc = run_playbook(MAINTENANCE_EIPS, url, tmp_path)  # what phase 2 leaves behind
     assert recap(proc)["failed"] == 0, proc.stdout[-3000:]
-    maint = insts["maint-1"]["InstanceId"]
-    client = ec2(url)
-    for eip in addresses(url).values():  # what phase 2 leaves behind
-        client.associate_address(AllocationId=eip["AllocationId"], InstanceId=maint, AllowReassociation=True)
     proc = run_playbook("go-live.yml", url, tmp_path)
     assert recap(proc)["failed"] == 0, proc.stdout[-3000:]
     assert "Swap stage: maintenance" in proc.stdout

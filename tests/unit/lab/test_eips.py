@@ -24,8 +24,11 @@ def incident() -> Iterator[Lab]:
 def small() -> Iterator[Lab]:
     """A bare Classic-enabled lab with three Classic EIPs, each on its own Classic instance (a Classic
     instance holds one EIP), plus a VPC instance (cheaper than seeding a whole scenario); `world` is shaped
-    like a seeded one."""
-    with mock_lab() as lab:
+    like a seeded one.
+
+    Unthrottled: these tests are about what each call does, and make calls (e.g. two MoveAddressToVpc)
+    milliseconds apart that AWS would throttle (1 per second); throttling is tested in test_throttle.py."""
+    with mock_lab(throttle=False) as lab:
         client = ec2()
         vpc = client.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
         subnet = client.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
@@ -96,6 +99,9 @@ def test_vpc_limit_quota_in_service_quotas() -> None:
 
 
 def test_sixth_move_fails_with_address_limit_exceeded_after_five(incident: Lab) -> None:
+    # The write-up's loop of CLI calls was about a second per move; these six come milliseconds apart,
+    # which AWS would throttle (MoveAddressToVpc: 1 per second). This test is about the limit: unthrottled.
+    incident.state.throttle_enabled = False
     client = ec2()
     _disassociate_all(client, incident)
     statuses: list[str] = []
@@ -139,7 +145,8 @@ def test_moved_address_lands_in_vpc_with_new_allocation_id(small: Lab) -> None:
 
 
 def test_move_is_seen_in_progress_before_it_completes() -> None:
-    with mock_lab("incident", latency_scale=0.02) as lab:  # address_move 90 s -> 1.8 s
+    # unthrottled: it polls DescribeMovingAddresses every 20 ms, AWS allows 1 per second
+    with mock_lab("incident", latency_scale=0.02, throttle=False) as lab:  # address_move 90 s -> 1.8 s
         client = ec2()
         ip = lab.world["eips"]["web-9"]
         client.disassociate_address(PublicIp=ip)  # eventually consistent: wait until it shows
@@ -237,7 +244,9 @@ def test_stopping_classic_instance_drops_its_eips_but_vpc_keeps_them(small: Lab)
 
 
 def test_association_becomes_visible_only_after_its_delay() -> None:
-    with mock_lab("vpc-day", latency_scale=0.5) as lab:  # eip_associate 3 s -> 1.5 s
+    # unthrottled: it polls DescribeAddresses every 10 ms (100/s, AWS allows 20/s after a burst of 100)
+    # and measures the delay, which a throttled poll's retry backoff would blur
+    with mock_lab("vpc-day", latency_scale=0.5, throttle=False) as lab:  # eip_associate 3 s -> 1.5 s
         client = ec2()
         ip = lab.world["eips"]["web-3"]
         maint = lab.world["instances"]["maint-1"]

@@ -74,7 +74,9 @@ def test_stop_takes_its_scaled_time_and_calls_the_hook() -> None:
         def instance_started(self, instance_id: str, tags: dict[str, str]) -> None:
             calls.append(("started", instance_id))
 
-    with mock_lab(latency_scale=0.05, hooks=Recorder()):  # stop 60 s -> 3 s, start 45 s -> 2.25 s
+    # unthrottled: wait_for polls DescribeInstances every 10 ms (100/s, AWS allows 20/s after a burst of
+    # 100), and this test measures the latency, which a throttled poll's retry backoff would blur
+    with mock_lab(latency_scale=0.05, hooks=Recorder(), throttle=False):  # stop 60 s -> 3 s, start 2.25 s
         client = ec2()
         iid = _run(client)
         start = time.monotonic()

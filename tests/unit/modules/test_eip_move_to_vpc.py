@@ -1,13 +1,28 @@
-"""Unit tests of plugins/modules/eip_move_to_vpc.py, in-process against the lab's simulated AWS."""
+"""Unit tests of plugins/modules/eip_move_to_vpc.py, in-process against the lab's simulated AWS.
+
+The simulated AWS throttles as AWS does (MoveAddressToVpc and DescribeMovingAddresses: 1 request per
+second each), and the module paces itself to stay inside. Tests that move many EIPs run on `virtual_time`
+(sleeps are instant, the throttle sees the time pass) so they stay fast; one test moves 24 in real time.
+"""
 
 from __future__ import annotations
 
+import time
+
 import pytest
+
+from lab.awssim import STATE
 
 MODULE = "eip_move_to_vpc"
 
 
-def test_four_runs_move_every_eip(make_lab, run_module, api_calls) -> None:
+def next_task(virtual_time) -> None:
+    """The second or so Ansible takes between two tasks (two module runs here follow within a millisecond,
+    which AWS would throttle: each run starts with a DryRun MoveAddressToVpc)."""
+    virtual_time.advance(1.0)
+
+
+def test_four_runs_move_every_eip(make_lab, run_module, api_calls, virtual_time) -> None:
     lab = make_lab("vpc-day")
     lab.disassociate()
     ips = lab.all_ips()
@@ -20,6 +35,7 @@ def test_four_runs_move_every_eip(make_lab, run_module, api_calls) -> None:
     assert check["diff"]["after"][ips[0]] == {"domain": "vpc", "instance_id": None}
     assert lab.domains() == {"standard": 24}, "check mode changed nothing"
 
+    next_task(virtual_time)
     api_calls.reset()
     real = run_module(MODULE, args, diff=True)
     assert real.changed and not real.failed, real.msg
@@ -29,9 +45,14 @@ def test_four_runs_move_every_eip(make_lab, run_module, api_calls) -> None:
     assert len(real["diff"]["after"]) == 24
     assert lab.domains() == {"vpc": 24}
     assert api_calls.calls["MoveAddressToVpc"] == 1 + 24  # DryRun first, then one per EIP
+    assert api_calls.attempts["MoveAddressToVpc"] == 1 + 24, "none throttled"
+    paced = sum(virtual_time.slept)
+    assert paced == pytest.approx(24, abs=0.1), "one move per second after the DryRun"
 
+    next_task(virtual_time)
     again_check = run_module(MODULE, args, check_mode=True)
     assert not again_check.changed and {a["action"] for a in again_check["addresses"]} == {"none"}
+    next_task(virtual_time)
     again = run_module(MODULE, args, diff=True)
     assert not again.changed and not again.failed
     assert again["diff"] == {"before": {}, "after": {}}
@@ -61,7 +82,9 @@ def test_incident_still_associated_reports_every_problem(make_lab, run_module) -
     assert all(lab.holders().values()), "nothing was disassociated either"
 
 
-def test_move_interrupted_halfway_is_finished_by_a_rerun(make_lab, run_module, api_calls) -> None:
+def test_move_interrupted_halfway_is_finished_by_a_rerun(
+    make_lab, run_module, api_calls, virtual_time
+) -> None:
     lab = make_lab("vpc-day")
     lab.disassociate()
     ips = lab.all_ips()
@@ -74,6 +97,7 @@ def test_move_interrupted_halfway_is_finished_by_a_rerun(make_lab, run_module, a
     assert first["moved"] == 12
     assert lab.domains() == {"vpc": 12, "standard": 12}
 
+    next_task(virtual_time)
     api_calls.reset()
     second = run_module(MODULE, {"public_ips": ips, "poll_interval": 0})
     assert second.changed and not second.failed, second.msg
@@ -82,14 +106,18 @@ def test_move_interrupted_halfway_is_finished_by_a_rerun(make_lab, run_module, a
     assert lab.domains() == {"vpc": 24}
 
 
-def test_moves_left_in_flight_are_waited_for_not_moved_again(make_lab, run_module, api_calls) -> None:
-    lab = make_lab("vpc-day", latency_scale=0.1)  # a move takes 90 s * 0.1 = 9 s: still moving on resume
+def test_moves_left_in_flight_are_waited_for_not_moved_again(
+    make_lab, run_module, api_calls, virtual_time
+) -> None:
+    # a move takes 90 s * 0.5 = 45 s (virtual): the 24 paced moves take 24 s, so all are moving on resume
+    lab = make_lab("vpc-day", latency_scale=0.5)
     lab.disassociate()
     ips = lab.all_ips()
-    issued = run_module(MODULE, {"public_ips": ips, "wait": False})
+    issued = run_module(MODULE, {"public_ips": ips, "wait": False})  # paced, on virtual time
     assert issued.changed and {a["status"] for a in issued["addresses"]} == {"MoveInProgress"}
     assert lab.ec2.describe_moving_addresses()["MovingAddressStatuses"], "still moving"
 
+    next_task(virtual_time)
     api_calls.reset()
     resumed = run_module(MODULE, {"public_ips": ips, "poll_interval": 0.2, "wait_timeout": 60})
     assert not resumed.failed, resumed.msg
@@ -99,13 +127,14 @@ def test_moves_left_in_flight_are_waited_for_not_moved_again(make_lab, run_modul
     assert resumed["progress"][-1].startswith("moves to VPC: 24/24 done")
 
 
-def test_wait_timeout_is_bounded_and_resumable(make_lab, run_module) -> None:
+def test_wait_timeout_is_bounded_and_resumable(make_lab, run_module, virtual_time) -> None:
     lab = make_lab("vpc-day", latency_scale=1.0)  # 90 s moves
     lab.disassociate()
     ips = lab.all_ips()[:3]
     result = run_module(MODULE, {"public_ips": ips, "wait_timeout": 1, "poll_interval": 0.2})
     assert result.failed and "Still moving after 1s" in result.msg and "rerun" in result.msg
     assert result["moved"] == 3
+    next_task(virtual_time)
     check = run_module(MODULE, {"public_ips": ips}, check_mode=True)
     assert {a["action"] for a in check["addresses"]} == {"would_wait"}
 
@@ -180,7 +209,9 @@ def test_permission_denied_by_dry_run_moves_nothing(make_lab, run_module) -> Non
 
 
 @pytest.mark.parametrize("count", [24, 200])
-def test_describe_calls_do_not_grow_with_the_number_of_eips(make_lab, run_module, api_calls, count) -> None:
+def test_describe_calls_do_not_grow_with_the_number_of_eips(
+    make_lab, run_module, api_calls, virtual_time, count
+) -> None:
     lab = make_lab("vpc-day")
     lab.disassociate()
     ips = lab.add_classic_eips(count)
@@ -193,3 +224,34 @@ def test_describe_calls_do_not_grow_with_the_number_of_eips(make_lab, run_module
     assert api_calls.calls["DescribeAccountAttributes"] == 1
     assert api_calls.calls["MoveAddressToVpc"] == 1 + count
     assert api_calls.describes() == 5
+
+
+def test_poll_interval_below_one_second_is_raised_to_one(make_lab, run_module, virtual_time) -> None:
+    """AWS allows one DescribeMovingAddresses per second (bucket 1, refill 1/s): the module never polls
+    faster, whatever poll_interval says, and says so."""
+    lab = make_lab("vpc-day", latency_scale=0.01)  # a move takes 0.9 s
+    lab.disassociate()
+    result = run_module(MODULE, {"public_ips": lab.all_ips()[:1], "poll_interval": 0.2})
+    assert not result.failed, result.msg
+    assert "poll_interval 0.2 raised to 1" in str(result.data.get("warnings"))
+    assert result["invocation"]["module_args"]["poll_interval"] == 1.0
+
+
+def test_24_moves_against_the_throttled_lab_are_never_throttled(make_lab, run_module) -> None:
+    """AWS: MoveAddressToVpc and DescribeMovingAddresses each have a bucket of 1 token refilled at 1 per
+    second ("Request throttling for the Amazon EC2 API", aws-rules §1f); sending 24 moves back to back gets
+    about 23 of them RequestLimitExceeded (aws-rules §3 R-8). The module paces itself: in real time, the
+    DryRun then 24 moves, one per second, and not one request throttled. Measured: 24.6 s (24 s of pacing:
+    the DryRun takes the first token, so the 24th move goes out 24 s after it)."""
+    lab = make_lab("vpc-day")
+    lab.disassociate()
+    STATE.reset_api_stats()
+    start = time.monotonic()
+    result = run_module(MODULE, {"public_ips": lab.all_ips()})
+    took = time.monotonic() - start
+    assert not result.failed, result.msg
+    assert result["moved"] == 24 and lab.domains() == {"vpc": 24}
+    stats = STATE.api_stats_dict()
+    assert stats["services"]["ec2"]["MoveAddressToVpc"] == {"calls": 25, "throttled": 0, "faults": 0}
+    assert stats["totals"]["throttled"] == 0
+    assert 23 <= took < 40, took

@@ -59,8 +59,7 @@ def test_sources_that_disagree_use_the_smaller_and_warn(make_lab, run_module, mo
 def test_addresses_moving_to_the_vpc_count_against_the_vpc_limit(make_lab, run_module) -> None:
     lab = make_lab("incident", latency_scale=1.0)  # moves take 90 s
     lab.disassociate(lab.all_ips()[:2])
-    for ip in lab.all_ips()[:2]:
-        lab.ec2.move_address_to_vpc(PublicIp=ip)
+    lab.move(lab.all_ips()[:2])  # setup, as seeding: unthrottled (two moves in a millisecond)
     result = run_module(MODULE, {})
     assert result["vpc"]["used"] == 2 and result["vpc"]["available"] == 3
     assert result["classic"]["used"] == 22

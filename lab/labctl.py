@@ -444,6 +444,40 @@ def mark_swapped() -> None:
         SCENARIO_FILE.write_text(json.dumps({**json.loads(SCENARIO_FILE.read_text()), "swapped": True}))
 
 
+def start_probe(out: Path) -> subprocess.Popen[bytes]:
+    """The downtime probe (lab/probe.py) in the background: what users see through every EIP, bounded."""
+    args = [sys.executable, "-m", "lab.probe", "--out", str(out), "--duration", "7200", "--sim", SIM_URL]
+    return subprocess.Popen(args, cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+
+
+def stop_probe(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def report_probe(out: Path) -> None:
+    """One line of what users saw: seconds of maintenance page, the longest time without any page, flips."""
+    if not out.exists():
+        say("downtime probe: no report")
+        return
+    summary = json.loads(out.read_text()).get("summary", {})
+    if not summary:
+        say(f"downtime probe: no EIP to probe ({out})")
+        return
+    worst_ip = max(summary, key=lambda ip: summary[ip]["longest_no_page"])
+    worst = summary[worst_ip]
+    flips = [s["name"] for s in summary.values() if s["flip_back_to_old"]]
+    page = max(s["maintenance_seconds"] for s in summary.values())
+    say(
+        f"downtime probe: {len(summary)} EIPs; maintenance page up to {page:.1f}s; longest without any page "
+        f"{worst['longest_no_page']:.1f}s ({worst['name']}); back to the old cluster after the page: "
+        f"{', '.join(flips) or 'none'} ({out})"
+    )
+
+
 def cmd_swap(scenario: str, playbook: str, latency_scale: float | None) -> int:
     cmd_up(scenario, latency_scale)
     if swapped():  # the runbook finds the swap done and changes nothing; `make lab-reset` rehearses afresh
@@ -456,8 +490,14 @@ def cmd_swap(scenario: str, playbook: str, latency_scale: float | None) -> int:
         env = {**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "AWS_ENDPOINT_URL": SIM_URL}
         ansible = Path(sys.executable).with_name("ansible-playbook")
         mark_swapped()
-        rc = subprocess.run([str(ansible), str(path)], cwd=REPO, env=env, check=False).returncode
+        probe_out = REPO / "reports" / f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-probe.json"
+        probe = start_probe(probe_out)
+        try:
+            rc = subprocess.run([str(ansible), str(path)], cwd=REPO, env=env, check=False).returncode
+        finally:
+            stop_probe(probe)
         say(f"{playbook} finished with exit code {rc}")
+        report_probe(probe_out)
     reports = sorted((REPO / "reports").glob("*"), key=lambda p: p.stat().st_mtime)
     reports = [p for p in reports if p.name != ".gitkeep"]
     say(f"timeline report: {reports[-1] if reports else 'none yet'} (all reports in {REPO / 'reports'})")

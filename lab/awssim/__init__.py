@@ -56,14 +56,15 @@ _botocore_session: Any = None
 
 @contextmanager
 def mock_lab(
-    scenario: str | None = None,
+    scenario: str | dict[str, Any] | None = None,
     latency_scale: float = 0.0,
     region: str = "us-east-1",
     platforms: tuple[str, ...] | None = None,
     hooks: HostHooks | None = None,
     throttle: bool = True,
 ) -> Iterator[Lab]:
-    """moto's `mock_aws()` + the lab patches + a fresh lab state, optionally seeded with `scenario`.
+    """moto's `mock_aws()` + the lab patches + a fresh lab state, optionally seeded with `scenario` (a
+    scenario's name, or its content as a dict).
 
     A bare lab is a Classic-enabled account (platforms EC2+VPC, both EIP limits 5) unless `platforms`
     says otherwise. Seeding runs at latency 0 and unthrottled; `latency_scale` applies afterwards, and so
@@ -73,7 +74,7 @@ def mock_lab(
     import boto3
     from moto import mock_aws
 
-    from lab.awssim.world import LocalControl, seed
+    from lab.awssim.world import LocalControl, seed, seed_world
 
     install()
     global _botocore_session
@@ -92,8 +93,11 @@ def mock_lab(
             if scenario:
                 session = boto3.Session(botocore_session=_botocore_session, region_name=region)
                 with STATE.seeding():  # a world is built "long ago": never throttled
-                    lab.world = seed(scenario, session, LocalControl(), region=region)
-                STATE.scenario = scenario
+                    if isinstance(scenario, dict):  # a scenario given as its content (benchmarks)
+                        lab.world = seed_world(scenario, session, LocalControl(), region=region)
+                    else:
+                        lab.world = seed(scenario, session, LocalControl(), region=region)
+                STATE.scenario = scenario if isinstance(scenario, str) else str(scenario.get("name"))
             STATE.latency_scale = latency_scale
             STATE.throttle_enabled = throttle
             yield lab

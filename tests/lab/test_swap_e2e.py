@@ -18,6 +18,7 @@ import boto3
 import pytest
 
 from lab.hosts.seed import container_checksums, postgres_checksums, read_manifest
+from lab.probe import summarize, violations
 from tests.lab.helpers import REPO, SIM_URL, ec2, http_get, lab_api, labctl, page_fields
 
 LATENCY = "0.02"
@@ -80,6 +81,22 @@ def timeline(out: str) -> dict[str, Any]:
     return json.loads((path if path.is_absolute() else REPO / path).read_text())
 
 
+def probe_report(out: str) -> dict[str, Any]:
+    match = re.findall(r"downtime probe: .*\((\S+-probe\.json)\)", out)
+    assert match, out[-2000:]
+    return json.loads(Path(match[-1]).read_text())
+
+
+def assert_users_saw_old_then_page_then_new(report: dict[str, Any], max_no_page: float) -> None:
+    """What the probe saw from an ordinary client through every EIP during the swap: the old cluster, then the
+    maintenance page, then the new cluster, never the old cluster again after the page, and never nothing at
+    all for longer than `max_no_page` seconds (lab/probe.py)."""
+    assert violations(report, max_no_page) == []
+    for ip, s in summarize(report).items():
+        seen = [state for state in s["states"] if state in ("old", "maintenance", "new")]
+        assert seen[0] == "old" and seen[-1] == "new" and "maintenance" in seen, (ip, s["states"])
+
+
 def assert_live_on_new_cluster(scenario_eips: int) -> None:
     ids = world()["instances"]
     new_lbs = {ids["new-lb-1"], ids["new-lb-2"]}
@@ -97,6 +114,9 @@ def test_normal_update_end_to_end_then_nothing_to_do(lab: dict[str, Any]) -> Non
     first = swap("default")
     assert first.returncode == 0, failed_lines(first.stdout)
     assert_live_on_new_cluster(8)
+    # an EIP goes from one private IP to another in one AssociateAddress: no gap beyond the association
+    # latency (3 s x 0.02), the edge's route cache (0.5 s) and the probe's own interval and timeout
+    assert_users_saw_old_then_page_then_new(probe_report(first.stdout), max_no_page=1.5)
     states = instance_states()
     for name in ["old-lb-1", "old-lb-2", "old-web-1", "old-housekeeping-1"]:
         assert states[name] == "stopped", (name, states[name])
@@ -136,7 +156,8 @@ def test_incident_stops_in_preflight_before_the_window(lab: dict[str, Any]) -> N
     assert "24 addresses to move need 24 free VPC EIPs, only 5 free" in proc.stdout, proc.stdout[-3000:]
     assert "PLAY [Phase 2" not in proc.stdout
     ids = world()["instances"]
-    assert set(eips_by_holder().values()) <= {ids["old-lb-1"], ids["old-lb-2"]}, "nothing changed"
+    old = {ids[name] for name in world()["plan"]["instance_map"]}
+    assert set(eips_by_holder().values()) <= old, "nothing changed"
 
 
 def test_vpc_day_end_to_end_keeps_every_byte_then_nothing_to_do(lab: dict[str, Any]) -> None:
@@ -149,6 +170,9 @@ def test_vpc_day_end_to_end_keeps_every_byte_then_nothing_to_do(lab: dict[str, A
     assert first.returncode == 0, failed_lines(first.stdout)
     assert {a["Domain"] for a in ec2().describe_addresses()["Addresses"]} == {"vpc"}
     assert_live_on_new_cluster(24)
+    # a Classic EIP gives no page from leaving the maintenance fleet until it is live in the VPC: the moves,
+    # paced to MoveAddressToVpc's 1 per second, then the move itself (90 s x 0.02), then the association
+    assert_users_saw_old_then_page_then_new(probe_report(first.stdout), max_no_page=24 * 1.0 + 1.8 + 6)
     rds = boto3.client(
         "rds",
         endpoint_url=SIM_URL,

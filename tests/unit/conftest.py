@@ -165,15 +165,19 @@ class EipLab:
     # (a setup burst is not what the module under test does; its own calls are throttled as on AWS).
 
     def disassociate(self, ips: list[str] | None = None) -> None:
-        """Take the EIPs off their instances directly (Classic by public IP, VPC by association ID)."""
+        """Take the EIPs off their instances directly (Classic by public IP, VPC by association ID), and wait
+        until DescribeAddresses shows it (disassociation is eventually consistent, as on AWS)."""
+        wanted = ips or self.all_ips()
         with self.lab.state.unthrottled():
             addresses = self.addresses()
-            for ip in ips or self.all_ips():
+            for ip in wanted:
                 a = addresses[ip]
                 if a.get("AssociationId"):
                     self.ec2.disassociate_address(AssociationId=a["AssociationId"])
                 elif a.get("InstanceId"):
                     self.ec2.disassociate_address(PublicIp=ip)
+        for transition in [t for ip in wanted for t in self.lab.state.pending_for(ip, "eip_association")]:
+            transition.due = 0.0  # the test's own set-up: no need to wait out the latency
         self.lab.tick()
 
     def move(self, ips: list[str] | None = None) -> None:

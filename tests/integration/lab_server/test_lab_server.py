@@ -69,7 +69,8 @@ def test_move_seen_in_progress_then_done_by_the_ticker(lab: LabClient, aws: Any)
     lab.set_latency(0.003)  # address_move 90 s -> 0.27 s
     ec2 = aws("ec2")
     ip = world["eips"]["web-9"]
-    ec2.disassociate_address(PublicIp=ip)
+    ec2.disassociate_address(PublicIp=ip)  # eventually consistent (eip_disassociate 3 s -> 9 ms)
+    wait_for(lambda: (lab.routes()[ip] or None) is None)
     start = time.monotonic()
     assert ec2.move_address_to_vpc(PublicIp=ip)["Status"] == "MoveInProgress"
     assert ec2.describe_moving_addresses()["MovingAddressStatuses"] == [
@@ -85,6 +86,7 @@ def test_move_seen_in_progress_then_done_by_the_ticker(lab: LabClient, aws: Any)
     assert time.monotonic() - start >= 0.27
     # associated by allocation id it routes to the new load balancer once visible (eip_associate 9 ms)
     ec2.associate_address(AllocationId=addr["AllocationId"], InstanceId=world["instances"]["new-lb-1"])
+    # (new-lb-1 has one interface: InstanceId alone means its primary private IP)
     wait_for(lambda: (lab.routes()[ip] or {}).get("instance_id") == world["instances"]["new-lb-1"])
     assert lab.routes()[ip]["lab_host"] == "cs-new-lb-1"
 

@@ -18,6 +18,8 @@ def plan_vars(url: str, tmp_path: Path, side: str) -> Path:
     """The lab's plan variables, pointed at the account at `url`."""
     text = LAB_PLAN.read_text()
     text = text.replace("{{ aws_endpoint_url | default('http://127.0.0.1:5055') }}", url)
+    # the plan itself is read from that account's world (lab_world)
+    text = text.replace("(aws_endpoint_url | default('http://127.0.0.1:5055'))", f"'{url}'")
     record = '"{{ playbook_dir }}/../lab/.state/records/swap-plan.json"'
     text = text.replace(record, str(tmp_path / f"{side}.json"))
     path = tmp_path / f"{side}.yml"

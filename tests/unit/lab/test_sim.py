@@ -206,7 +206,7 @@ def test_rds_outside_vpc_has_no_subnet_group_and_moves_with_latency() -> None:
         assert describe()["DBInstanceStatus"] == "moving-to-vpc"
         assert "DBSubnetGroup" not in describe()
         wait_for(lambda: describe()["DBInstanceStatus"] == "available")
-        assert time.monotonic() - start == pytest.approx(0.225, abs=0.15)
+        assert 0.225 <= time.monotonic() - start < 5  # at least the scaled move, however loaded the machine
         assert describe()["DBSubnetGroup"]["VpcId"] == lab.world["vpc_id"]
 
 

@@ -10,7 +10,7 @@ PLAYBOOK ?= playbooks/full-swap.yml
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 export ANSIBLE_CONFIG := $(abspath ansible.cfg)
 
-.PHONY: help setup host-deps venv image lab-up lab-down lab-status lab-reset lab-seed swap test lint unit integration molecule clean
+.PHONY: help setup host-deps venv image lab-up lab-down lab-status lab-reset lab-seed swap test long bench lint unit integration molecule clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -60,9 +60,15 @@ lint: venv ## ruff, yamllint, ansible-lint, ansible-doc on every module
 unit: venv ## unit tests (moto in-process, no lab needed)
 	$(PY) -m pytest tests/unit
 
-test: setup ## every linter and every test, bringing up what they need
+test: setup ## every linter and every test but the long rehearsals, bringing up what they need
 	$(MAKE) lint
-	$(PY) -m pytest tests
+	$(PY) -m pytest -m "not long" tests
+
+long: setup ## the long rehearsals (marked long): vpc-day checked after every phase, ...
+	$(PY) -m pytest -m long tests
+
+bench: venv ## EIP phases at 24 and 200 EIPs, AWS's real latencies and throttling: wall s, calls, floor
+	$(PY) tests/bench/eip_bench.py --counts 24 200 --scale 1
 
 clean: lab-down ## remove the lab and the venv
 	rm -rf $(VENV) .cache

@@ -776,7 +776,8 @@ def fail(module: AnsibleAWSModule, problems: list[str]) -> None:
 
 #: AWS's request bucket of each of these mutating APIs: 50 tokens, refilled at 5 per second ("Request
 #: throttling for the Amazon EC2 API", https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html).
-MUTATING_BURST, MUTATING_PER_SECOND = 50, 5.0
+MUTATING_BURST = 50
+MUTATING_PER_SECOND = 5.0
 
 
 def paced_client(client: Any) -> Any:

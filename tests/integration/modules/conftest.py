@@ -65,6 +65,8 @@ class SimServer:
             f"clusterswap_record={self.record}",
             "-e",
             "go_live_check_enabled=false",  # no hosts behind the EIPs on a bare simulator
+            "-e",
+            "preflight_check_storage_hosts=false",  # nor the old storage servers' devices
         ]
         return subprocess.run(
             [*cmd, *args], cwd=REPO, env=self.env(), capture_output=True, text=True, timeout=900, check=False

@@ -64,7 +64,7 @@ test: setup ## every linter and every test but the long rehearsals, bringing up 
 	$(MAKE) lint
 	$(PY) -m pytest -m "not long" tests
 
-long: setup ## the long rehearsals (marked long): vpc-day checked after every phase, ...
+long: setup ## the long rehearsals (marked long): the vpc-day swap twice, and checked after every phase
 	$(PY) -m pytest -m long tests
 
 bench: venv ## EIP phases at 24 and 200 EIPs, AWS's real latencies and throttling: wall s, calls, floor

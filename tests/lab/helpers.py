@@ -78,8 +78,13 @@ def lab_api(path: str) -> Any:
 
 
 def ec2() -> Any:
+    return client("ec2")
+
+
+def client(service: str) -> Any:
+    """A boto3 client of the lab's simulated AWS (ec2, rds, ...)."""
     return boto3.client(
-        "ec2",
+        service,
         endpoint_url=SIM_URL,
         region_name="us-east-1",
         aws_access_key_id="testing",

@@ -14,12 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from lab.hosts.seed import container_checksums, postgres_checksums, read_manifest
 from lab.probe import summarize, violations
-from tests.lab.helpers import REPO, SIM_URL, ec2, http_get, lab_api, labctl, page_fields
+from tests.lab.helpers import REPO, client, ec2, http_get, lab_api, labctl, page_fields
 
 LATENCY = "0.02"
 
@@ -174,13 +173,7 @@ def test_vpc_day_end_to_end_keeps_every_byte_then_nothing_to_do(lab: dict[str, A
     # a Classic EIP gives no page from leaving the maintenance fleet until it is live in the VPC: the moves,
     # paced to MoveAddressToVpc's 1 per second, then the move itself (90 s x 0.02), then the association
     assert_users_saw_old_then_page_then_new(probe_report(first.stdout), max_no_page=24 * 1.0 + 1.8 + 6)
-    rds = boto3.client(
-        "rds",
-        endpoint_url=SIM_URL,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    rds = client("rds")
     db = rds.describe_db_instances(DBInstanceIdentifier="mysql-1")["DBInstances"][0]
     assert (
         db["DBSubnetGroup"]["DBSubnetGroupName"] == "clusterswap-vpc"
@@ -215,13 +208,7 @@ def test_vpc_to_vpc_end_to_end_xen_to_nitro_every_byte_then_nothing_to_do(lab: d
     assert first.returncode == 0, failed_lines(first.stdout)
     assert {a["Domain"] for a in ec2().describe_addresses()["Addresses"]} == {"vpc"}
     assert_live_on_new_cluster(24)
-    rds = boto3.client(
-        "rds",
-        endpoint_url=SIM_URL,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    rds = client("rds")
     db = rds.describe_db_instances(DBInstanceIdentifier="mysql-1")["DBInstances"][0]
     assert db["DBSubnetGroup"]["DBSubnetGroupName"] == "clusterswap-new-vpc"
     assert db["DBSubnetGroup"]["VpcId"] == w["new_vpc_id"] and db["DBInstanceStatus"] == "available"

@@ -160,6 +160,7 @@ def test_incident_stops_in_preflight_before_the_window(lab: dict[str, Any]) -> N
 
 
 @pytest.mark.long  # ~9 min (57 hosts, twice): `make long`; vpc-to-vpc below is CI's storage-and-VPC day
+@pytest.mark.timeout(1800)
 def test_vpc_day_end_to_end_keeps_every_byte_then_nothing_to_do(lab: dict[str, Any]) -> None:
     """The write-up's day: old cluster in EC2-Classic, 24 Classic EIPs, RDS outside any VPC, storage and
     Postgres moved. Afterwards every EIP is in the VPC on the new cluster, RDS is in the VPC subnet group,

@@ -111,7 +111,7 @@ PHASES = {
 
 @pytest.mark.parametrize(
     "scenario",
-    ["default", pytest.param("vpc-day", marks=pytest.mark.long)],  # vpc-day: ~10 min, `make long`
+    ["default", pytest.param("vpc-day", marks=[pytest.mark.long, pytest.mark.timeout(1800)])],  # ~10 min
 )
 def test_every_phase_leaves_each_eip_on_its_own_place_answering_from_the_intended_host(
     lab: dict[str, Any], scenario: str

@@ -15,11 +15,12 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 IMAGE = "localhost/clusterswap-lab:latest"
 # (directory molecule runs in, scenario): the role scenarios, and the repo's scenarios of several roles.
+# storage_move (~2 min) runs in `make long`: the lab's storage tests run the same roles on the lab's hosts.
 SCENARIOS = [
     ("roles/maintenance_mode", "default"),
     ("roles/django_migrate", "default"),
     ("", "storage"),
-    ("", "storage_move"),
+    pytest.param("", "storage_move", marks=pytest.mark.long),
 ]
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -34,7 +35,11 @@ def lab_image() -> str:
 
 
 @pytest.mark.timeout(1500)
-@pytest.mark.parametrize(("where", "scenario"), SCENARIOS, ids=[f"{w or '.'}:{s}" for w, s in SCENARIOS])
+@pytest.mark.parametrize(
+    ("where", "scenario"),
+    SCENARIOS,
+    ids=["roles/maintenance_mode:default", "roles/django_migrate:default", ".:storage", ".:storage_move"],
+)
 def test_molecule_scenario(lab_image: str, where: str, scenario: str) -> None:
     role = f"{where or 'repo'}:{scenario}"
     venv_bin = REPO / ".venv" / "bin"

@@ -24,7 +24,7 @@ from typing import Any
 with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing botocore
     import botocore.exceptions
 
-from ansible.module_utils.clusterswap_aws import (  # noqa: F401  (re-exported: the EIP modules import them from here)
+from ansible_collections.clusterswap.swap.plugins.module_utils.clusterswap_aws import (  # noqa: F401  (re-exported: the EIP modules import them from here)
     RETRY_DECORATOR,
     AwsCallError,
     Progress,

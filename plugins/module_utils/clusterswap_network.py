@@ -32,11 +32,15 @@ from typing import Any
 with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing botocore
     import botocore.exceptions
 
-from ansible.module_utils.clusterswap_aws import RETRY_DECORATOR, AwsCallError, aws_error
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import paginated_query_with_retries
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
 from ansible_collections.amazon.aws.plugins.module_utils.transformation import (
     ansible_dict_to_boto3_filter_list,
+)
+from ansible_collections.clusterswap.swap.plugins.module_utils.clusterswap_aws import (
+    RETRY_DECORATOR,
+    AwsCallError,
+    aws_error,
 )
 
 VPC_PLATFORM = "vpc"

@@ -8,9 +8,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ansible.module_utils.clusterswap_ebs import Incoming, InstanceType, Target
-from ansible.module_utils.clusterswap_ebs import check as attachment_problems
-from ansible.module_utils.clusterswap_eip import (
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.clusterswap.swap.plugins.module_utils.clusterswap_ebs import (
+    Incoming,
+    InstanceType,
+    Target,
+)
+from ansible_collections.clusterswap.swap.plugins.module_utils.clusterswap_ebs import (
+    check as attachment_problems,
+)
+from ansible_collections.clusterswap.swap.plugins.module_utils.clusterswap_eip import (
     AwsCallError,
     Progress,
     call,
@@ -18,7 +25,6 @@ from ansible.module_utils.clusterswap_eip import (
     ec2_client,
     wait_until,
 )
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 DOCUMENTATION = r"""
 ---

@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ansible.module_utils.clusterswap_aws import (
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.clusterswap.swap.plugins.module_utils.clusterswap_aws import (
     AwsCallError,
     Pacer,
     Progress,
@@ -16,7 +17,7 @@ from ansible.module_utils.clusterswap_aws import (
     pace,
     wait_until,
 )
-from ansible.module_utils.clusterswap_eip import (
+from ansible_collections.clusterswap.swap.plugins.module_utils.clusterswap_eip import (
     CLASSIC,
     VPC,
     Eip,
@@ -28,7 +29,7 @@ from ansible.module_utils.clusterswap_eip import (
     malformed_ips,
     not_found_message,
 )
-from ansible.module_utils.clusterswap_network import (
+from ansible_collections.clusterswap.swap.plugins.module_utils.clusterswap_network import (
     GONE_STATES,
     Instance,
     Interface,
@@ -39,7 +40,6 @@ from ansible.module_utils.clusterswap_network import (
     describe_slot,
     holders,
 )
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 DOCUMENTATION = r"""
 ---

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ansible.module_utils.clusterswap_aws import Pacer, pace
-from ansible.module_utils.clusterswap_eip import (
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.clusterswap.swap.plugins.module_utils.clusterswap_aws import Pacer, pace
+from ansible_collections.clusterswap.swap.plugins.module_utils.clusterswap_eip import (
     CLASSIC,
     MOVING_TO_VPC,
     RESTORING_TO_CLASSIC,
@@ -28,7 +29,6 @@ from ansible.module_utils.clusterswap_eip import (
     quota_problem,
     wait_until,
 )
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 DOCUMENTATION = r"""
 ---

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ansible.module_utils.clusterswap_eip import (
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.clusterswap.swap.plugins.module_utils.clusterswap_eip import (
     AwsCallError,
     describe_addresses,
     describe_moving_addresses,
@@ -14,7 +15,6 @@ from ansible.module_utils.clusterswap_eip import (
     eip_quotas,
     quota_problem,
 )
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 DOCUMENTATION = r"""
 ---

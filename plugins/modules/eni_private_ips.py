@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ansible.module_utils.clusterswap_aws import (
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.clusterswap.swap.plugins.module_utils.clusterswap_aws import (
     RETRY_DECORATOR,
     AwsCallError,
     Progress,
@@ -14,8 +15,10 @@ from ansible.module_utils.clusterswap_aws import (
     duplicates,
     wait_until,
 )
-from ansible.module_utils.clusterswap_network import Interface, describe_network_interfaces
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.clusterswap.swap.plugins.module_utils.clusterswap_network import (
+    Interface,
+    describe_network_interfaces,
+)
 
 DOCUMENTATION = r"""
 ---

@@ -9,7 +9,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ansible.module_utils.clusterswap_aws import (
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.clusterswap.swap.plugins.module_utils.clusterswap_aws import (
     RETRY_DECORATOR,
     AwsCallError,
     Progress,
@@ -17,7 +18,6 @@ from ansible.module_utils.clusterswap_aws import (
     duplicates,
     wait_until,
 )
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 DOCUMENTATION = r"""
 ---

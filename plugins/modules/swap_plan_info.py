@@ -10,8 +10,9 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
-from ansible.module_utils.clusterswap_aws import AwsCallError
-from ansible.module_utils.clusterswap_eip import (
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.clusterswap.swap.plugins.module_utils.clusterswap_aws import AwsCallError
+from ansible_collections.clusterswap.swap.plugins.module_utils.clusterswap_eip import (
     CLASSIC,
     MOVING_TO_VPC,
     VPC,
@@ -23,7 +24,7 @@ from ansible.module_utils.clusterswap_eip import (
     eip_quotas,
     quota_problem,
 )
-from ansible.module_utils.clusterswap_network import (
+from ansible_collections.clusterswap.swap.plugins.module_utils.clusterswap_network import (
     DEFAULT_SUGGESTED_TYPES,
     Instance,
     Slot,
@@ -39,7 +40,6 @@ from ansible.module_utils.clusterswap_network import (
     slot_key,
     slot_order,
 )
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 DOCUMENTATION = r"""
 ---

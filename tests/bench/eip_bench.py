@@ -41,12 +41,9 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path[:0] = [str(REPO), str(REPO / "plugins" / "modules")]
+sys.path[:0] = [str(REPO), str(REPO / "collections")]
 
-import ansible.module_utils  # noqa: E402
 from ansible.module_utils.testing import patch_module_args  # noqa: E402
-
-ansible.module_utils.__path__.append(str(REPO / "plugins" / "module_utils"))
 
 PER_LB = 10  # EIPs per load balancer (m4.large / m5.large: 10 IPv4 addresses per interface)
 MAINT_TYPE, MAINT_PER_ENI, MAINT_ENIS = "m5.24xlarge", 50, 15
@@ -91,7 +88,7 @@ def scenario(form: str, count: int) -> dict[str, Any]:
 
 
 def run_module(name: str, args: dict[str, Any]) -> dict[str, Any]:
-    module = importlib.import_module(name)
+    module = importlib.import_module(f"ansible_collections.clusterswap.swap.plugins.modules.{name}")
     out = io.StringIO()
     with (
         patch_module_args({"region": "us-east-1", **args}),

@@ -96,7 +96,7 @@ def test_module_adds_the_address_and_the_host_answers_on_it(
         wait_for("edge listening on the test EIP", lambda: lab_api("/_lab/routes").get(TEST_EIP))
         assert http_get(TEST_EIP, "/_lab/whoami", timeout=8) is None
 
-    check = ansible_module(HOST, "host_private_ips", args, "--check", "--diff")
+    check = ansible_module(HOST, "clusterswap.swap.host_private_ips", args, "--check", "--diff")
     assert check["changed"] and [a["address"] for a in check["added"]] == [
         f"{ip}/{eni.network.prefix_length}"
     ]
@@ -105,7 +105,7 @@ def test_module_adds_the_address_and_the_host_answers_on_it(
         host.container, "ls /etc/clusterswap/private-ips.json 2>&1", check=False
     )
 
-    first = ansible_module(HOST, "host_private_ips", args)
+    first = ansible_module(HOST, "clusterswap.swap.host_private_ips", args)
     assert first["changed"] and not first.get("failed"), first
     assert first["interfaces"][0]["name"] == "eth0"
     assert _os_has(host.container, ip)
@@ -119,9 +119,9 @@ def test_module_adds_the_address_and_the_host_answers_on_it(
             "127.10.0.9",
         )
 
-    again = ansible_module(HOST, "host_private_ips", args)
+    again = ansible_module(HOST, "clusterswap.swap.host_private_ips", args)
     assert not again["changed"] and again["added"] == [] and again["changed_files"] == []
-    assert not ansible_module(HOST, "host_private_ips", args, "--check")["changed"]
+    assert not ansible_module(HOST, "clusterswap.swap.host_private_ips", args, "--check")["changed"]
 
     podman("restart", "-t", "5", host.container)
     podman_booted = "systemctl is-system-running"

@@ -1,8 +1,8 @@
 """Shared fixtures of the unit tests: run a custom module's main() in-process, count AWS API calls.
 
-- `ansible.module_utils.<name>` resolves to `plugins/module_utils/<name>.py` (as ansible.cfg's
-  `module_utils` does for playbooks), and `plugins/modules` is importable, so a test imports a module
-  and runs its `main()` with `run_module`.
+- The code is imported as the collection it is (`ansible_collections.clusterswap.swap.plugins...`, found
+  through `collections/`, which pyproject puts on the path): a test runs a module's `main()` with
+  `run_module`.
 - `api_calls` counts every AWS API call made by any botocore client created while it is active, through
   botocore's `before-call` (one per operation call) and `before-send` (one per HTTP attempt) events.
 - `virtual_time` / `no_sleep`: `time.sleep` returns at once and `time.monotonic` runs ahead by every
@@ -15,28 +15,18 @@ from __future__ import annotations
 
 import importlib
 import json
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import ansible.module_utils
 import botocore.session
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
-REPO = Path(__file__).resolve().parents[2]
-MODULE_UTILS = str(REPO / "plugins" / "module_utils")
-MODULES = str(REPO / "plugins" / "modules")
-
-if MODULE_UTILS not in ansible.module_utils.__path__:
-    ansible.module_utils.__path__.append(MODULE_UTILS)
-if MODULES not in sys.path:
-    sys.path.insert(0, MODULES)
+MODULES = "ansible_collections.clusterswap.swap.plugins.modules"
 
 
 @dataclass
@@ -79,7 +69,7 @@ def run_module(capsys: pytest.CaptureFixture[str], aws_env: None) -> RunModule:
     """Run `plugins/modules/<name>.py`'s main() with args; check_mode/diff as Ansible passes them."""
 
     def run(name: str, args: dict[str, Any], check_mode: bool = False, diff: bool = False) -> ModuleResult:
-        module = importlib.import_module(name)
+        module = importlib.import_module(f"{MODULES}.{name}")
         full = {"region": "us-east-1", **args, "_ansible_check_mode": check_mode, "_ansible_diff": diff}
         capsys.readouterr()
         with patch_module_args(full), pytest.raises(SystemExit):

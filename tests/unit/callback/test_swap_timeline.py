@@ -6,7 +6,6 @@ with waits of 1-2 s, so phase durations and the window can be checked against kn
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import signal
@@ -16,7 +15,6 @@ import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -27,18 +25,7 @@ ANSIBLE_PLAYBOOK = Path(sys.executable).with_name("ansible-playbook")
 SVG_NS = "{http://www.w3.org/2000/svg}"
 
 
-def load_plugin() -> ModuleType:
-    path = REPO / "plugins" / "callback" / "swap_timeline.py"
-    spec = importlib.util.spec_from_file_location("clusterswap_swap_timeline", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-st = load_plugin()
-
+from ansible_collections.clusterswap.swap.plugins.callback import swap_timeline as st  # noqa: E402
 
 # ---------------------------------------------------------------------------------------------------------
 # A fake clock and a recorded run

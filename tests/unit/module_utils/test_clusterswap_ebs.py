@@ -3,7 +3,7 @@ each rule, what AWS would answer, and what the message tells the operator to do.
 
 from __future__ import annotations
 
-from ansible.module_utils.clusterswap_ebs import (
+from ansible_collections.clusterswap.swap.plugins.module_utils.clusterswap_ebs import (
     Incoming,
     InstanceType,
     Target,

@@ -3,8 +3,8 @@ maintenance binding, capacity and its messages."""
 
 from __future__ import annotations
 
-from ansible.module_utils.clusterswap_eip import Eip
-from ansible.module_utils.clusterswap_network import (
+from ansible_collections.clusterswap.swap.plugins.module_utils.clusterswap_eip import Eip
+from ansible_collections.clusterswap.swap.plugins.module_utils.clusterswap_network import (
     Instance,
     Interface,
     PrivateIp,

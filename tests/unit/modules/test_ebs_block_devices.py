@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import ebs_block_devices as m
 import pytest
 from ansible.module_utils.testing import patch_module_args
+from ansible_collections.clusterswap.swap.plugins.modules import ebs_block_devices as m
 
 from tests.unit.conftest import ModuleResult
 

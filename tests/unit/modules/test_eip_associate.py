@@ -418,7 +418,7 @@ def test_a_ring_of_eips_trading_places_is_broken_by_one_disassociation(
 
 def test_an_eip_dropped_after_it_was_in_place_fails_at_once(default, run_module, monkeypatch) -> None:
     """Something takes web-1's address while the run verifies: the run says so, naming the EIP there now."""
-    import eip_associate
+    from ansible_collections.clusterswap.swap.plugins.modules import eip_associate
 
     lab = default
     ips = lab.all_ips()[:3]

@@ -47,7 +47,7 @@ def test_service_quotas_error_means_not_available(make_lab, run_module) -> None:
 
 
 def test_sources_that_disagree_use_the_smaller_and_warn(make_lab, run_module, monkeypatch) -> None:
-    from ansible.module_utils import clusterswap_eip
+    from ansible_collections.clusterswap.swap.plugins.module_utils import clusterswap_eip
 
     make_lab("vpc-day")
     monkeypatch.setattr(clusterswap_eip, "_service_quota", lambda module: (3, None))

@@ -10,10 +10,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import host_private_ips as mod
 import pytest
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
+from ansible_collections.clusterswap.swap.plugins.modules import host_private_ips as mod
 
 MAC0 = "02:00:00:0a:00:01"
 MAC1 = "02:00:00:0a:00:02"

@@ -18,9 +18,8 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 
 REPO = Path(__file__).resolve().parents[3]
-sys.path.insert(0, str(REPO / "plugins" / "modules"))
 
-import http_check  # noqa: E402
+from ansible_collections.clusterswap.swap.plugins.modules import http_check  # noqa: E402
 
 OFFICE = "127.10.0.5"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import boto3
 import pytest
-from ansible.module_utils.clusterswap_aws import Pacer, pace
+from ansible_collections.clusterswap.swap.plugins.module_utils.clusterswap_aws import Pacer, pace
 from botocore.config import Config
 from botocore.exceptions import ClientError
 

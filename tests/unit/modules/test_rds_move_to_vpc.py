@@ -139,7 +139,7 @@ def test_move_started_by_a_run_that_died_is_waited_for_not_modified_again(
     assert check.changed and check["db_instances"][0]["action"] == "would_wait"
     assert check["diff"]["before"]["mysql-1"]["status"] == "moving-to-vpc"
 
-    import rds_move_to_vpc
+    from ansible_collections.clusterswap.swap.plugins.modules import rds_move_to_vpc
 
     real_wait = rds_move_to_vpc.wait_until
 

@@ -373,6 +373,8 @@ def reseed(scenario: str, sim_already_seeded: bool = False) -> None:
     if not sim_already_seeded:
         lab_api("/_lab/seed", {"scenario": scenario})
     manifest = seed_hosts()
+    if manifest["postgres"]:
+        deploy_site()
     record_seeded(scenario)
     n_files = sum(len(v["files"]) for v in manifest["volumes"].values())
     hosts, vols = len(containers.status()), len(manifest["volumes"])
@@ -381,6 +383,17 @@ def reseed(scenario: str, sim_already_seeded: bool = False) -> None:
         f"seeded {scenario}: {hosts} hosts, {vols} volumes, {n_files} files, postgres {pg} "
         f"({time.monotonic() - t0:.1f}s)"
     )
+
+
+def deploy_site() -> None:
+    """The day before, as the website's own pipeline does it in an account: the lab's website deployed to the new
+    housekeeping server, the old database at the old release (lab/prepare-site.yml)."""
+    env = {**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "AWS_ENDPOINT_URL": SIM_URL}
+    ansible = Path(sys.executable).with_name("ansible-playbook")
+    cmd = [str(ansible), str(REPO / "lab" / "prepare-site.yml")]
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"lab/prepare-site.yml failed (rc {proc.returncode}):\n{proc.stdout[-4000:]}{proc.stderr[-2000:]}")
 
 
 def cmd_seed(scenario: str, latency_scale: float | None) -> None:

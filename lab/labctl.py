@@ -386,14 +386,16 @@ def reseed(scenario: str, sim_already_seeded: bool = False) -> None:
 
 
 def deploy_site() -> None:
-    """The day before, as the website's own pipeline does it in an account: the lab's website deployed to the new
-    housekeeping server, the old database at the old release (lab/prepare-site.yml)."""
+    """The day before, as the website's own pipeline does it in an account: the lab's website deployed to the
+    new housekeeping server, the old database at the old release (lab/prepare-site.yml)."""
     env = {**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "AWS_ENDPOINT_URL": SIM_URL}
+    env["ANSIBLE_CALLBACKS_ENABLED"] = "ansible.posix.profile_tasks"  # not a swap: no timeline report
     ansible = Path(sys.executable).with_name("ansible-playbook")
     cmd = [str(ansible), str(REPO / "lab" / "prepare-site.yml")]
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
-        raise SystemExit(f"lab/prepare-site.yml failed (rc {proc.returncode}):\n{proc.stdout[-4000:]}{proc.stderr[-2000:]}")
+        output = proc.stdout[-4000:] + proc.stderr[-2000:]
+        raise SystemExit(f"lab/prepare-site.yml failed (rc {proc.returncode}):\n{output}")
 
 
 def cmd_seed(scenario: str, latency_scale: float | None) -> None:

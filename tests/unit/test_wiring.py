@@ -1,12 +1,13 @@
-"""Every required input of every role the playbooks run resolves from inventories/staging and inventories/production.
+"""Every required input of every role the playbooks run resolves for inventories/staging and /production.
 
 The wiring (playbooks/group_vars/all) binds role inputs from the inventory's clusterswap_* variables; the
-playbooks pass pre-flight's plan slices. This test loads each inventory's group_vars over a static stand-in for its
-amazon.aws.aws_ec2 source (one host per group the playbooks target, with the private IP the plugin would give), and
-pre-flight's plan on localhost; then, for every role entry point a playbook runs, on every host of its play, it
-templates each option of the entry point's meta/argument_specs.yml that the wiring, the inventory, the playbook or
-the role's defaults define, and validates the results against the spec as Ansible does before the role runs
-(required, type, elements). A missing clusterswap_* variable fails, naming the role input and the variable.
+playbooks pass pre-flight's plan slices. This test loads each inventory's group_vars over a static stand-in
+for its amazon.aws.aws_ec2 source (one host per group the playbooks target, with the private IP the plugin
+would give), and pre-flight's plan on localhost; then, for every role entry point a playbook runs, on every
+host of its play, it templates each option of the entry point's meta/argument_specs.yml that the wiring, the
+inventory, the playbook or the role's defaults define, and validates the results against the spec as Ansible
+does before the role runs (required, type, elements). A missing clusterswap_* variable fails, naming the role
+input and the variable.
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ PLAYBOOKS = REPO / "playbooks"
 ROLES = REPO / "roles"
 INCLUDE_ROLE = {"ansible.builtin.include_role", "ansible.builtin.import_role", "include_role", "import_role"}
 
-# Stand-in for the aws_ec2 source: the groups the playbooks target, each with hosts named as in the inventories'
-# plans, and the private IP the aws_ec2 plugin sets on every instance.
+# Stand-in for the aws_ec2 source: the groups the playbooks target, each with hosts named as in the
+# inventories' plans, and the private IP the aws_ec2 plugin sets on every instance.
 STAND_IN_GROUPS = {
     "maintenance": ["maint-1"],
     "new_lb": ["new-lb-1", "new-lb-2"],
@@ -46,8 +47,10 @@ STAND_IN_GROUPS = {
 }
 
 # Pre-flight's plan (swap_plan_info's result, the keys the playbooks and roles read), shared on localhost.
-EIP = {"public_ip": "198.51.100.7", "name": "web-1", "location": "old", "domain": "vpc", "needs_move_to_vpc": False}
-PLACE = {"public_ip": "198.51.100.7", "instance_id": "i-1", "network_interface_id": "eni-1", "private_ip_address": "10.0.1.5"}
+EIP = {"public_ip": "198.51.100.7", "name": "web-1", "location": "old", "domain": "vpc"}
+EIP["needs_move_to_vpc"] = False
+PLACE = {"public_ip": "198.51.100.7", "instance_id": "i-1", "network_interface_id": "eni-1"}
+PLACE["private_ip_address"] = "10.0.1.5"
 PLAN: dict[str, Any] = {
     "stage": "unswapped",
     "eips": [EIP],
@@ -131,15 +134,17 @@ def _resolve(templar: Templar, value: Any, name: str) -> tuple[Any, str | None]:
         return None, f"{name}: {exc.message}"
 
 
-def check_entry_point(loader: DataLoader, vm: VariableManager, inv: InventoryManager, call: EntryPoint) -> list[str]:
+def check_entry_point(
+    loader: DataLoader, vm: VariableManager, inv: InventoryManager, call: EntryPoint
+) -> list[str]:
     """What does not resolve, or not to the declared type, for this entry point on each host of its play."""
     spec = argument_spec(call.role, call.entry)
     hosts = inv.get_hosts(call.hosts)
     assert hosts, f"{call.playbook}: no stand-in host for {call.hosts!r}: add its group to STAND_IN_GROUPS"
     problems = []
     for host in hosts:
-        variables = combine_vars(role_defaults(loader, call.role), vm.get_vars(host=host, include_hostvars=True))
-        variables = combine_vars(variables, call.role_vars)
+        host_vars = vm.get_vars(host=host, include_hostvars=True)
+        variables = combine_vars(combine_vars(role_defaults(loader, call.role), host_vars), call.role_vars)
         templar = Templar(loader=loader, variables=variables)
         params, errors = {}, []
         for name in spec:
@@ -153,7 +158,7 @@ def check_entry_point(loader: DataLoader, vm: VariableManager, inv: InventoryMan
 
 
 def load(inventory: Path, tmp_path: Path) -> tuple[DataLoader, VariableManager, InventoryManager]:
-    """`inventory`'s controller and group_vars over the stand-in hosts, the wiring, pre-flight's plan on localhost."""
+    """`inventory`'s controller and group_vars over the stand-in hosts, the wiring, and pre-flight's plan."""
     loader = DataLoader()
     loader.set_basedir(str(PLAYBOOKS))  # the playbooks' group_vars: the wiring
     sources = [str(stand_in_inventory(tmp_path)), str(inventory / "controller.yml")]
@@ -210,7 +215,9 @@ def _inventory_without(variable: str, tmp_path: Path) -> Path:
         ("clusterswap_old_ephemerals", "ephemeral_stop_instances"),
     ],
 )
-def test_a_missing_inventory_variable_fails_naming_the_role_input(variable: str, role_input: str, tmp_path: Path) -> None:
+def test_a_missing_inventory_variable_fails_naming_the_role_input(
+    variable: str, role_input: str, tmp_path: Path
+) -> None:
     problems = unresolved(_inventory_without(variable, tmp_path), tmp_path)
     named = [p for p in problems if role_input in p and variable in p]
     assert named, "\n".join(problems) or "no problem found"

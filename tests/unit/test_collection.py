@@ -1,5 +1,6 @@
-"""The checkout is the collection clusterswap.swap: FQCNs resolve from it, and `ansible-galaxy collection build`
-makes an artifact that holds the product (modules, module_utils, callback, roles, playbooks) and not the lab."""
+"""The checkout is the collection clusterswap.swap: FQCNs resolve from it, and
+`ansible-galaxy collection build` makes an artifact that holds the product (modules, module_utils, callback,
+roles, playbooks) and not the lab."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ def test_the_checkout_is_found_as_the_collection() -> None:
         cwd=REPO, env=ENV, capture_output=True, text=True, check=True, timeout=120,
     ).stdout  # fmt: skip
     found = {path: names for path, names in json.loads(out).items() if "clusterswap.swap" in names}
-    assert found, f"ansible-galaxy does not see clusterswap.swap through ansible.cfg's collections_path:\n{out}"
+    assert found, f"not seen: clusterswap.swap, ansible.cfg's collections_path:\n{out}"
 
 
 def test_the_build_holds_the_product_and_not_the_lab(tmp_path: Path) -> None:
@@ -36,8 +37,10 @@ def test_the_build_holds_the_product_and_not_the_lab(tmp_path: Path) -> None:
         names = set(tar.getnames())
     modules = {f"plugins/modules/{p.name}" for p in (REPO / "plugins" / "modules").glob("*.py")}
     assert modules <= names
-    assert {"plugins/callback/swap_timeline.py", "playbooks/full-swap.yml", "roles/preflight/tasks/main.yml"} <= names
+    product = {"plugins/callback/swap_timeline.py", "playbooks/full-swap.yml", "roles/go_live/tasks/main.yml"}
+    assert product <= names
     assert {"MANIFEST.json", "meta/runtime.yml"} <= names
-    leaked = sorted(n for n in names if n.split("/")[0] in {"lab", "tests", "molecule", "collections", ".venv"})
+    not_product = {"lab", "tests", "molecule", "collections", ".venv"}
+    leaked = sorted(n for n in names if n.split("/")[0] in not_product)
     assert not leaked, f"the artifact carries what is not the product: {leaked[:10]}"
     assert not any(n.startswith("inventories/lab") for n in names)

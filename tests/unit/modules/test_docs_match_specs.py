@@ -59,7 +59,7 @@ def docs() -> dict[str, Any]:
 
 
 def differences(spec: dict[str, Any], documented: dict[str, Any], where: str) -> list[str]:
-    """Every way the documented options differ from the spec's (names, type, required, default, choices, ...)."""
+    """Every way the documented options differ from the spec's (names, type, required, default, ...)."""
     problems = [f"{where}{o}: in the argument spec, not documented" for o in spec if o not in documented]
     problems += [f"{where}{o}: documented, not in the argument spec" for o in documented if o not in spec]
     for option in sorted(set(spec) & set(documented)):

@@ -10,7 +10,7 @@ PLAYBOOK ?= playbooks/full-swap.yml
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 export ANSIBLE_CONFIG := $(abspath ansible.cfg)
 
-.PHONY: help setup host-deps venv image lab-up lab-down lab-status lab-reset lab-seed swap test long bench lint unit integration molecule clean
+.PHONY: help setup host-deps venv image lab-up lab-down lab-status lab-reset lab-seed swap test long bench parity lint unit integration molecule clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -67,6 +67,9 @@ test: setup ## every linter and every test but the long rehearsals, bringing up 
 
 long: setup ## the long rehearsals (marked long): the vpc-day swap twice, and checked after every phase
 	$(PY) -m pytest -m long tests
+
+parity: venv ## rehearsal-parity.yml on two simulated accounts: REHEARSAL=default against PRODUCTION=vpc-day
+	$(PY) -m lab.parity --rehearsal $(or $(REHEARSAL),default) --production $(or $(PRODUCTION),vpc-day)
 
 bench: venv ## EIP phases at 24 and 200 EIPs, AWS's real latencies and throttling: wall s, calls, floor
 	$(PY) tests/bench/eip_bench.py --counts 24 200 --scale 1

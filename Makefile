@@ -56,6 +56,7 @@ lint: venv ## ruff, yamllint, ansible-lint, ansible-doc on every module
 	yamllint -s .
 	ANSIBLE_INVENTORY=inventories/lab/controller.yml ansible-lint  # syntax checks need no lab running
 	@for m in plugins/modules/*.py; do n=$$(basename $$m .py); ansible-doc -M plugins/modules $$n >/dev/null || exit 1; done; echo "ansible-doc: all modules render"
+	@ansible-doc --json -t callback clusterswap.swap.swap_timeline | $(PY) -c 'import json, sys; sys.exit(not json.load(sys.stdin).get("clusterswap.swap.swap_timeline", {}).get("doc"))' && echo "ansible-doc: the timeline callback renders"
 
 unit: venv ## unit tests (moto in-process, no lab needed)
 	$(PY) -m pytest tests/unit

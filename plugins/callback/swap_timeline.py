@@ -1,6 +1,10 @@
 # Copyright: clusterswap contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The swap timeline: how long each phase of a run took, and the maintenance window against its budget."""
+"""The swap timeline: how long each phase of a run took, and the maintenance window against its budget.
+
+This file feeds Ansible's events to the recorder and writes the files; what a run is made of, the window,
+the report and its Markdown and SVG are in plugins/plugin_utils/timeline/.
+"""
 # ruff: noqa: E402 - Ansible plugins put DOCUMENTATION and EXAMPLES before the imports
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from ansible_collections.clusterswap.swap.plugins.callback import swap_timeline as st
+from ansible_collections.clusterswap.swap.plugins.plugin_utils.timeline.report import build_report
 
 REPO = Path(__file__).resolve().parents[3]
 PLAYBOOKS = Path(__file__).resolve().parent / "playbooks"
@@ -32,6 +33,24 @@ def test_unique_base_never_overwrites(tmp_path: Path) -> None:
     first = st.unique_base(str(tmp_path), "20260101T000000Z", "swap")
     Path(first + ".json").write_text("{}")
     assert st.unique_base(str(tmp_path), "20260101T000000Z", "swap") == first + "-2"
+
+
+def test_write_report_writes_json_markdown_and_svg_side_by_side(
+    tmp_path: Path, recorded_run: Callable[..., Any], svg_texts: Texts
+) -> None:
+    report = build_report(recorded_run())
+    base = str(tmp_path / "new-dir" / "20260101T000000Z-full-swap")
+    paths = st.write_report(report, base)
+    assert paths == {ext: f"{base}.{ext}" for ext in ("json", "md", "svg")}
+    assert sorted(p.name for p in (tmp_path / "new-dir").iterdir()) == [
+        "20260101T000000Z-full-swap.json",
+        "20260101T000000Z-full-swap.md",
+        "20260101T000000Z-full-swap.svg",
+    ]  # no temporary file left behind
+    written = json.loads(Path(paths["json"]).read_text())
+    assert written["report"] == paths and written["window"] == report["window"]
+    assert Path(paths["md"]).read_text().endswith("![timeline](20260101T000000Z-full-swap.svg)\n")
+    assert "Phase 2 | Go live" in svg_texts(Path(paths["svg"]).read_text())
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -56,7 +56,7 @@ lint: venv ## ruff, yamllint, ansible-lint, ansible-doc on every module
 	yamllint -s .
 	ANSIBLE_INVENTORY=inventories/lab/controller.yml ansible-lint  # syntax checks need no lab running
 	@for m in plugins/modules/*.py; do n=$$(basename $$m .py); ansible-doc clusterswap.swap.$$n >/dev/null || exit 1; done; echo "ansible-doc: all modules render"
-	@ansible-doc -t callback clusterswap.swap.swap_timeline >/dev/null && echo "ansible-doc: the callback renders"
+	@ansible-doc --json -t callback clusterswap.swap.swap_timeline | $(PY) -c 'import json, sys; sys.exit(not json.load(sys.stdin).get("clusterswap.swap.swap_timeline", {}).get("doc"))' && echo "ansible-doc: the timeline callback renders"
 
 unit: venv ## unit tests (moto in-process, no lab needed)
 	$(PY) -m pytest tests/unit

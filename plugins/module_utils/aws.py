@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import time
-import traceback
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
@@ -76,10 +75,6 @@ class AwsError(AnsibleAWSError):
         response = getattr(self.exception, "response", None)
         return response if isinstance(response, dict) else None
 
-    def traceback(self) -> str:
-        """The traceback of our error and of the botocore error it came from."""
-        return "".join(traceback.format_exception(type(self), self, self.__traceback__))
-
 
 def fail_aws(module: AnsibleAWSModule, error: AwsError, msg: str | None = None, **result: Any) -> NoReturn:
     """Fail with our message (``msg``, else the error's), the AWS error code (``error_code``), the AWS
@@ -90,7 +85,10 @@ def fail_aws(module: AnsibleAWSModule, error: AwsError, msg: str | None = None, 
     """
     if msg is not None:
         error.message = msg
-    module.fail_json_aws(error, error_code=error.code, exception=error.traceback(), **result)
+    try:  # fail_json_aws takes the traceback of the exception being handled: make it this one
+        raise error
+    except AwsError:
+        module.fail_json_aws(error, error_code=error.code, **result)
 
 
 def call(client: Any, operation: str, subject: str, action: str, **kwargs: Any) -> dict[str, Any]:

@@ -13,8 +13,6 @@ import botocore.exceptions
 import pytest
 from ansible.module_utils._internal import _traceback
 from ansible.module_utils.testing import patch_module_args
-from botocore.stub import Stubber
-
 from ansible_collections.clusterswap.swap.plugins.module_utils.aws import (
     AwsError,
     call,
@@ -22,12 +20,14 @@ from ansible_collections.clusterswap.swap.plugins.module_utils.aws import (
     run_module,
 )
 from ansible_collections.clusterswap.swap.plugins.module_utils.eip import describe_moving_addresses
+from botocore.stub import Stubber
 
+DENIED = "You are not authorized to perform this operation."
 AWS_ANSWER = {
-    "Error": {"Code": "UnauthorizedOperation", "Message": "You are not authorized to perform this operation."},
+    "Error": {"Code": "UnauthorizedOperation", "Message": DENIED},
     "ResponseMetadata": {"RequestId": "req-0123", "HTTPStatusCode": 403},
 }
-OUR_MESSAGE = "MoveAddressToVpc 127.100.0.1: UnauthorizedOperation: You are not authorized to perform this operation."
+OUR_MESSAGE = f"MoveAddressToVpc 127.100.0.1: UnauthorizedOperation: {DENIED}"
 
 
 class RefusingClient:
@@ -63,10 +63,7 @@ def test_an_aws_error_fails_with_our_message_and_what_aws_answered(capsys, aws_e
     assert result["failed"] and not result["changed"]
     assert result["msg"] == OUR_MESSAGE, "our message, word for word, botocore's text not appended"
     assert result["error_code"] == "UnauthorizedOperation"
-    assert result["error"] == {
-        "code": "UnauthorizedOperation",
-        "message": "You are not authorized to perform this operation.",
-    }
+    assert result["error"] == {"code": "UnauthorizedOperation", "message": DENIED}
     assert result["response_metadata"] == {"request_id": "req-0123", "http_status_code": 403}
     assert result["boto3_version"] and result["botocore_version"]
     assert "Traceback" in result["exception"]

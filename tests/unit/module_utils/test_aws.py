@@ -118,3 +118,14 @@ def test_a_paginated_describe_reads_every_page_and_names_its_subject_on_error(aw
         with pytest.raises(AwsError) as raised:
             describe_moving_addresses(client)
     assert str(raised.value) == "DescribeMovingAddresses for moving Elastic IPs: AuthFailure: expired"
+
+
+def test_a_botocore_error_not_wrapped_still_fails_with_what_aws_answered(capsys, aws_env, tracebacks) -> None:
+    def work(_module: Any) -> None:
+        RefusingClient().move_address_to_vpc()
+
+    result = run(work, capsys, aws_env)
+    assert result["failed"] and not result["changed"]
+    assert DENIED in result["msg"] and "MoveAddressToVpc" in result["msg"]
+    assert result["error"]["code"] == "UnauthorizedOperation"
+    assert "botocore.exceptions.ClientError" in result["exception"]

@@ -43,9 +43,11 @@ def refused_move(_module: Any) -> None:
 
 @pytest.fixture
 def tracebacks(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Module args as Ansible passes them when tracebacks are on (ANSIBLE_DISPLAY_TRACEBACK=error): the
-    module reads them once per process, so the cached answer is cleared for this test."""
+    """Tracebacks decided as in a module process, from the module args Ansible passes when they are on
+    (ANSIBLE_DISPLAY_TRACEBACK=error): a module reads them once per process, so the cached answer is
+    cleared; and importing the controller's display (another test may have) makes the controller decide."""
     monkeypatch.setattr(_traceback, "_module_tracebacks_enabled_events", None)
+    monkeypatch.setattr(_traceback, "_is_traceback_enabled", _traceback._is_module_traceback_enabled)
 
 
 def run(

@@ -10,7 +10,7 @@ PLAYBOOK ?= playbooks/full-swap.yml
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 export ANSIBLE_CONFIG := $(abspath ansible.cfg)
 
-.PHONY: help setup host-deps venv image lab-up lab-down lab-status lab-reset lab-seed swap test long bench lint unit integration molecule clean
+.PHONY: help setup host-deps venv image lab-up lab-down lab-status lab-reset lab-seed swap test long bench parity lint unit integration molecule clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -55,7 +55,8 @@ lint: venv ## ruff, yamllint, ansible-lint, ansible-doc on every module
 	ruff format --check .
 	yamllint -s .
 	ANSIBLE_INVENTORY=inventories/lab/controller.yml ansible-lint  # syntax checks need no lab running
-	@for m in plugins/modules/*.py; do n=$$(basename $$m .py); ansible-doc -M plugins/modules $$n >/dev/null || exit 1; done; echo "ansible-doc: all modules render"
+	@for m in plugins/modules/*.py; do n=$$(basename $$m .py); ansible-doc clusterswap.swap.$$n >/dev/null || exit 1; done; echo "ansible-doc: all modules render"
+	@ansible-doc --json -t callback clusterswap.swap.swap_timeline | $(PY) -c 'import json, sys; sys.exit(not json.load(sys.stdin).get("clusterswap.swap.swap_timeline", {}).get("doc"))' && echo "ansible-doc: the timeline callback renders"
 
 unit: venv ## unit tests (moto in-process, no lab needed)
 	$(PY) -m pytest tests/unit
@@ -66,6 +67,9 @@ test: setup ## every linter and every test but the long rehearsals, bringing up 
 
 long: setup ## the long rehearsals (marked long): the vpc-day swap twice, and checked after every phase
 	$(PY) -m pytest -m long tests
+
+parity: venv ## rehearsal-parity.yml on two simulated accounts: REHEARSAL=default against PRODUCTION=vpc-day
+	$(PY) -m lab.parity --rehearsal $(or $(REHEARSAL),default) --production $(or $(PRODUCTION),vpc-day)
 
 bench: venv ## EIP phases at 24 and 200 EIPs, AWS's real latencies and throttling: wall s, calls, floor
 	$(PY) tests/bench/eip_bench.py --counts 24 200 --scale 1

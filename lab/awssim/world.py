@@ -24,38 +24,17 @@ CLASSIC_CIDR = "172.31.0.0/20"
 #: first host address given to instances (below it the allocator hands out secondary IPs: .4, .5, ...)
 FIRST_FIXED_HOST = 10
 
-#: role of each instance name (without old-/new-) besides the load balancers, from lab/WORLD.md
-ROLES: dict[str, str] = {
-    "web-1": "web",
-    "web-2": "web",
-    "web-3": "web",
-    "consoles-1": "consoles",
-    "consoles-2": "consoles",
-    "notebooks-1": "notebooks",
-    "housekeeping-1": "housekeeping",
-    "storage-1": "storage",
-    "storage-2": "storage",
-    "logstorage-1": "logstorage",
-    "postgres-1": "postgres",
-}
+#: the world's fixed part, written once in lab/world.yml (roles, hosts, volumes)
+WORLD_FILE = Path(__file__).resolve().parent.parent / "world.yml"
+WORLD: dict[str, Any] = yaml.safe_load(WORLD_FILE.read_text())
+#: role of each instance name (without old-/new-) besides the load balancers
+ROLES: dict[str, str] = WORLD["roles"]
 #: instances besides the load balancers and the maintenance servers that have a container host
-#: (tag lab:host = cs-<Name>), from lab/WORLD.md
-LAB_HOSTS = {
-    "old-web-1",
-    "new-web-1",
-    "old-storage-1",
-    "new-storage-1",
-    "old-postgres-1",
-    "new-postgres-1",
-    "new-housekeeping-1",
-}
-#: EBS volumes: Name -> (instance, device, what it holds), from lab/WORLD.md
+#: (tag lab:host = cs-<Name>)
+LAB_HOSTS: set[str] = set(WORLD["hosts"])
+#: EBS volumes: Name -> (instance, device, what it holds)
 VOLUMES: dict[str, tuple[str, str, str]] = {
-    "home-1": ("old-storage-1", "/dev/xvdf", "home directories"),
-    "home-2": ("old-storage-1", "/dev/xvdg", "more home directories"),
-    "home-3": ("old-storage-2", "/dev/xvdf", "home directories"),
-    "logs-1": ("old-logstorage-1", "/dev/xvdf", "system logs"),
-    "pgdata-1": ("old-postgres-1", "/dev/xvdp", "Postgres data"),
+    name: (v["instance"], v["device"], v["holds"]) for name, v in WORLD["volumes"].items()
 }
 
 
@@ -351,7 +330,36 @@ def plan_of(sc: dict[str, Any]) -> dict[str, Any]:
         "vpc": bool(sc.get("parts", {}).get("vpc", False)),
         # the DB subnet group RDS moves into: the new VPC's when there is one
         "db_subnet_group": "clusterswap-new-vpc" if sc.get("new_vpc") else "clusterswap-vpc",
+        **volume_plan(),
     }
+
+
+def volume_plan() -> dict[str, Any]:
+    """The storage update's plan from lab/world.yml's volumes: each old server's volumes move to the new
+    server of the same name at the same devices, mounted where the old server mounted them.
+
+    - storage_servers / postgres_servers: [{old, new, devices}], plus `host_steps: false` for a pair without
+      container hosts (its volumes move on the AWS side only: nothing can have mounted them)
+    - storage_mounts / postgres_mounts: {new server: {device: mount point}}
+    - volume_mounts: {old server: {device: mount point}} (where labctl mounts the seeded volumes)
+    """
+    out: dict[str, Any] = {"storage_servers": [], "postgres_servers": [], "storage_mounts": {}}
+    out |= {"postgres_mounts": {}, "volume_mounts": {}}
+    for volume in WORLD["volumes"].values():
+        old = volume["instance"]
+        new = "new-" + old.removeprefix("old-")
+        kind = "postgres" if ROLES[old.removeprefix("old-")] == "postgres" else "storage"
+        servers = out[f"{kind}_servers"]
+        pair = next((p for p in servers if p["old"] == old), None)
+        if pair is None:
+            pair = {"old": old, "new": new, "devices": []}
+            if not (old in LAB_HOSTS and new in LAB_HOSTS):
+                pair["host_steps"] = False
+            servers.append(pair)
+        pair["devices"].append(volume["device"])
+        out[f"{kind}_mounts"].setdefault(new, {})[volume["device"]] = volume["mountpoint"]
+        out["volume_mounts"].setdefault(old, {})[volume["device"]] = volume["mountpoint"]
+    return out
 
 
 def seed(

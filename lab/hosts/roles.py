@@ -9,6 +9,7 @@ import io
 import tarfile
 import time
 
+from lab.awssim.world import ROLES, WORLD
 from lab.hosts import private_ips
 from lab.hosts.world import Host, Topology
 
@@ -132,10 +133,14 @@ NEW_DIRS = ("/etc/clusterswap", "/usr/local/lib/clusterswap-lab")
 
 
 def dirs_for(host: Host, files: dict[str, str | tuple[str, int]] | None = None) -> list[str]:
-    role_dirs = {
-        "storage": ["/srv/home", "/srv/home2", "/srv/logs"],
-        "postgres": ["/srv/pgdata"],
-    }.get(host.role, [])
+    # the mount points of the volumes servers of this role hold (lab/world.yml), on old and new alike
+    role_dirs = sorted(
+        {
+            v["mountpoint"]
+            for v in WORLD["volumes"].values()
+            if ROLES[v["instance"].removeprefix("old-")] == host.role
+        }
+    )
     return role_dirs + [d for d in NEW_DIRS if any(p.startswith(d + "/") for p in files or {})]
 
 

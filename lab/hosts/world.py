@@ -9,6 +9,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lab.awssim.world import WORLD
+
 REPO = Path(__file__).resolve().parents[2]
 STATE_DIR = REPO / "lab" / ".state"
 VOLUME_DIR = STATE_DIR / "volumes"
@@ -230,12 +232,9 @@ class VolumeLayout:
     size_mib: int = 64
 
 
-#: (instance Name, device) of the seeded attachments (lab/WORLD.md "Volumes") → contents and mount point.
+#: (instance Name, device) of the seeded attachments (lab/world.yml "volumes") → contents and mount point.
 SEEDED_VOLUMES: dict[tuple[str, str], VolumeLayout] = {
-    ("old-storage-1", "/dev/xvdf"): VolumeLayout("home", "/srv/home"),
-    ("old-storage-1", "/dev/xvdg"): VolumeLayout("home", "/srv/home2"),
-    ("old-storage-2", "/dev/xvdf"): VolumeLayout("home", "/srv/home"),
-    ("old-logstorage-1", "/dev/xvdf"): VolumeLayout("logs", "/srv/logs"),
-    ("old-postgres-1", "/dev/xvdp"): VolumeLayout("pgdata", "/srv/pgdata", 128),
+    (v["instance"], v["device"]): VolumeLayout(v["kind"], v["mountpoint"], int(v.get("size_mib", 64)))
+    for v in WORLD["volumes"].values()
 }
 BLANK_VOLUME = VolumeLayout("blank", "", 64)

@@ -5,25 +5,34 @@ attach, wait until attached. Bounded waits with progress, refusals instead of su
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import contextlib
+from dataclasses import dataclass
 from typing import Any
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.clusterswap.swap.plugins.module_utils.clusterswap_ebs import (
+from ansible_collections.clusterswap.swap.plugins.module_utils.aws import (
+    Progress,
+    call,
+    changes,
+    run_module,
+    wait_until,
+)
+from ansible_collections.clusterswap.swap.plugins.module_utils.ebs import (
     Incoming,
     InstanceType,
     Target,
+    Volume,
+    describe_volumes,
+    ebs_limits,
 )
-from ansible_collections.clusterswap.swap.plugins.module_utils.clusterswap_ebs import (
+from ansible_collections.clusterswap.swap.plugins.module_utils.ebs import (
     check as attachment_problems,
 )
-from ansible_collections.clusterswap.swap.plugins.module_utils.clusterswap_eip import (
-    AwsCallError,
-    Progress,
-    call,
+from ansible_collections.clusterswap.swap.plugins.module_utils.ec2 import (
+    Instance,
+    describe_live_instances,
     dry_run,
     ec2_client,
-    wait_until,
 )
 
 DOCUMENTATION = r"""
@@ -232,42 +241,6 @@ ARGUMENT_SPEC: dict[str, Any] = {
 TAG_FROM = "clusterswap:move-from"
 TAG_TO = "clusterswap:move-to"
 TAG_DEVICE = "clusterswap:move-device"
-#: Whether this run has started changing things (an AWS error after that point reports changed=True).
-CHANGING: dict[str, bool] = {"started": False}
-
-
-@dataclass(frozen=True)
-class Instance:
-    instance_id: str
-    name: str | None
-    state: str
-    root_device: str | None
-    zone: str | None = None
-    instance_type: str = ""
-    virtualization: str = "hvm"
-    mappings: dict[str, str] = field(default_factory=dict)  # device -> volume ID (BlockDeviceMappings)
-    interfaces: int = 0
-
-
-@dataclass(frozen=True)
-class Volume:
-    """An EBS volume as DescribeVolumes shows it."""
-
-    volume_id: str
-    state: str
-    instance_id: str | None = None
-    device: str | None = None
-    attachment_state: str | None = None
-    tags: dict[str, str] = field(default_factory=dict)
-    zone: str | None = None
-
-    @property
-    def name(self) -> str | None:
-        return self.tags.get("Name")
-
-    def snapshot(self) -> dict[str, Any]:
-        """What --diff shows for this volume."""
-        return {"instance_id": self.instance_id, "device": self.device, "state": self.state}
 
 
 @dataclass
@@ -285,84 +258,6 @@ class Step:
     def label(self) -> str:
         name = f" ({self.volume.name})" if self.volume.name else ""
         return f"{self.volume.volume_id}{name} {self.device}"
-
-
-# --------------------------------------------------------------------------- describing
-
-
-def _tags(raw: dict[str, Any]) -> dict[str, str]:
-    return {t["Key"]: t["Value"] for t in raw.get("Tags", [])}
-
-
-def describe_instances(client: Any) -> list[Instance]:
-    """Every instance of the region that is not terminated (one paginated DescribeInstances)."""
-    out: list[Instance] = []
-    kwargs: dict[str, Any] = {
-        "Filters": [{"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]}]
-    }
-    while True:
-        answer = call(client, "describe_instances", "instances", "DescribeInstances for", **kwargs)
-        for reservation in answer.get("Reservations", []):
-            for raw in reservation.get("Instances", []):
-                out.append(instance_from_aws(raw))
-        if not answer.get("NextToken"):
-            return out
-        kwargs["NextToken"] = answer["NextToken"]
-
-
-def instance_from_aws(raw: dict[str, Any]) -> Instance:
-    return Instance(
-        instance_id=raw["InstanceId"],
-        name=_tags(raw).get("Name"),
-        state=raw.get("State", {}).get("Name", ""),
-        root_device=raw.get("RootDeviceName"),
-        zone=(raw.get("Placement") or {}).get("AvailabilityZone"),
-        instance_type=raw.get("InstanceType", ""),
-        virtualization=raw.get("VirtualizationType") or "hvm",
-        mappings={
-            m["DeviceName"]: (m.get("Ebs") or {}).get("VolumeId", "")
-            for m in raw.get("BlockDeviceMappings", [])
-            if m.get("DeviceName")
-        },
-        interfaces=len(raw.get("NetworkInterfaces") or []),
-    )
-
-
-def describe_instance_types(client: Any, names: list[str]) -> dict[str, InstanceType]:
-    """Hypervisor and EBS limits of these types: one DescribeInstanceTypes (DescribeInstances' own
-    `Hypervisor` says xen for Nitro instances too)."""
-    if not names:
-        return {}
-    answer = call(
-        client, "describe_instance_types", ", ".join(names), "DescribeInstanceTypes for", InstanceTypes=names
-    )
-    return {t["InstanceType"]: InstanceType.from_aws(t) for t in answer.get("InstanceTypes", [])}
-
-
-def _volume_from_aws(raw: dict[str, Any]) -> Volume:
-    att = next(iter(raw.get("Attachments") or []), None) or {}
-    return Volume(
-        volume_id=raw["VolumeId"],
-        state=raw.get("State", ""),
-        instance_id=att.get("InstanceId"),
-        device=att.get("Device"),
-        attachment_state=att.get("State"),
-        tags=_tags(raw),
-        zone=raw.get("AvailabilityZone"),
-    )
-
-
-def describe_volumes(client: Any, volume_ids: list[str] | None = None) -> dict[str, Volume]:
-    """Every volume of the region (or the listed ones), by ID: one paginated DescribeVolumes."""
-    out: dict[str, Volume] = {}
-    kwargs: dict[str, Any] = {"VolumeIds": volume_ids} if volume_ids else {}
-    while True:
-        answer = call(client, "describe_volumes", "volumes", "DescribeVolumes for", **kwargs)
-        for raw in answer.get("Volumes", []):
-            out[raw["VolumeId"]] = _volume_from_aws(raw)
-        if not answer.get("NextToken"):
-            return out
-        kwargs["NextToken"] = answer["NextToken"]
 
 
 # --------------------------------------------------------------------------- planning
@@ -443,7 +338,7 @@ def attach_checks(
     steps: list[Step], instances: list[Instance], volumes: dict[str, Volume], types: dict[str, InstanceType]
 ) -> list[str]:
     """What AWS would refuse when attaching the incoming volumes to their new instances (zones, device names,
-    capacity: module_utils/clusterswap_ebs.py), checked before anything is detached."""
+    capacity: module_utils/ebs.py), checked before anything is detached."""
     incoming = [s for s in steps if s.action in INCOMING]
     by_id = {i.instance_id: i for i in instances}
     targets = {}
@@ -457,11 +352,11 @@ def attach_checks(
             instance_id=new_id,
             name=inst.name or new_id,
             zone=inst.zone,
-            instance_type=inst.instance_type,
+            instance_type=inst.instance_type or "",
             virtualization=inst.virtualization,
             root_device=inst.root_device,
             mappings=mappings,
-            interfaces=inst.interfaces,
+            interfaces=len(inst.interfaces),
         )
     return attachment_problems(
         [
@@ -678,9 +573,9 @@ def permission_problem(client: Any, steps: list[Step]) -> str | None:
 def run(module: AnsibleAWSModule) -> None:
     p = module.params
     client = ec2_client(module)
-    instances = describe_instances(client)
+    instances = describe_live_instances(client)
     volumes = describe_volumes(client)
-    types = describe_instance_types(client, target_types(p["moves"], instances))
+    types = ebs_limits(client, target_types(p["moves"], instances))
     steps, problems = plan(p["moves"], instances, volumes, types)
     problem = None if problems else permission_problem(client, steps)
     problems = [*problems, *([problem] if problem else [])]
@@ -693,9 +588,14 @@ def run(module: AnsibleAWSModule) -> None:
     if module.check_mode:
         after = entries(steps, None, check_mode=True)
         module.exit_json(changed=bool(todo), volumes=after, progress=[], problems=[], diff=diff(steps, after))
+    with changes(" (rerun to finish the move: it resumes)") if todo else contextlib.nullcontext():
+        move_all(module, client, steps, todo)
 
+
+def move_all(module: AnsibleAWSModule, client: Any, steps: list[Step], todo: list[Step]) -> None:
+    """Detach, wait, attach, wait: every volume together at each stage."""
+    p = module.params
     progress = Progress(module.log)
-    CHANGING["started"] = bool(todo)
     to_detach = [s for s in steps if s.action == "move"]
     detaching = [s for s in steps if s.action in ("move", "wait_detach")]
     tag_moving(client, detaching)
@@ -730,13 +630,7 @@ def run(module: AnsibleAWSModule) -> None:
 
 
 def main() -> None:
-    module = AnsibleAWSModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    try:
-        run(module)
-    except AwsCallError as exc:
-        started = CHANGING["started"]
-        hint = " (rerun to finish the move: it resumes)" if started else ""
-        module.fail_json(msg=f"{exc}{hint}", error_code=exc.code, changed=started)
+    run_module(ARGUMENT_SPEC, run)
 
 
 if __name__ == "__main__":

@@ -8,35 +8,39 @@ from dataclasses import dataclass
 from typing import Any
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.clusterswap.swap.plugins.module_utils.clusterswap_aws import (
-    AwsCallError,
+from ansible_collections.clusterswap.swap.plugins.module_utils.aws import (
+    AwsError,
     Pacer,
     Progress,
     call,
     duplicates,
+    fail_aws,
     pace,
+    run_module,
     wait_until,
 )
-from ansible_collections.clusterswap.swap.plugins.module_utils.clusterswap_eip import (
+from ansible_collections.clusterswap.swap.plugins.module_utils.ec2 import (
+    GONE_STATES,
+    Instance,
+    Interface,
+    describe_instances_by_id,
+    describe_network_interfaces,
+    dry_run,
+    ec2_client,
+)
+from ansible_collections.clusterswap.swap.plugins.module_utils.eip import (
     CLASSIC,
     VPC,
     Eip,
     by_allocation_id,
     describe_addresses,
-    dry_run,
-    ec2_client,
     eip_diff,
     malformed_ips,
     not_found_message,
 )
-from ansible_collections.clusterswap.swap.plugins.module_utils.clusterswap_network import (
-    GONE_STATES,
-    Instance,
-    Interface,
+from ansible_collections.clusterswap.swap.plugins.module_utils.network import (
     Slot,
     current_slot,
-    describe_instances_by_id,
-    describe_network_interfaces,
     describe_slot,
     holders,
 )
@@ -831,14 +835,15 @@ def run(module: AnsibleAWSModule) -> None:
                     name,
                     **c.kwargs,
                 )
-            except AwsCallError as exc:
+            except AwsError as exc:
                 partial = {"associations": [], "calls": made, "progress": progress.lines}
                 if made:
                     final = describe_addresses(client)
                     partial["associations"] = entries(steps, final, check_mode=False)
-                module.fail_json(
-                    msg=f"{exc} ({made} changes made before it; fix and rerun)",
-                    error_code=exc.code,
+                fail_aws(
+                    module,
+                    exc,
+                    f"{exc} ({made} changes made before it; fix and rerun)",
                     changed=made > 0,
                     **partial,
                 )
@@ -883,11 +888,7 @@ def wait_left(
 
 
 def main() -> None:
-    module = AnsibleAWSModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    try:
-        run(module)
-    except AwsCallError as exc:
-        module.fail_json(msg=str(exc), error_code=exc.code, changed=False)
+    run_module(ARGUMENT_SPEC, run)
 
 
 if __name__ == "__main__":

@@ -7,27 +7,31 @@ from __future__ import annotations
 from typing import Any
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.clusterswap.swap.plugins.module_utils.clusterswap_aws import Pacer, pace
-from ansible_collections.clusterswap.swap.plugins.module_utils.clusterswap_eip import (
+from ansible_collections.clusterswap.swap.plugins.module_utils.aws import (
+    AwsError,
+    Pacer,
+    Progress,
+    call,
+    duplicates,
+    fail_aws,
+    pace,
+    run_module,
+    wait_until,
+)
+from ansible_collections.clusterswap.swap.plugins.module_utils.ec2 import dry_run, ec2_client
+from ansible_collections.clusterswap.swap.plugins.module_utils.eip import (
     CLASSIC,
     MOVING_TO_VPC,
     RESTORING_TO_CLASSIC,
     VPC,
-    AwsCallError,
     Eip,
-    Progress,
-    call,
     describe_addresses,
     describe_moving_addresses,
-    dry_run,
-    duplicates,
-    ec2_client,
     eip_diff,
     eip_quotas,
     malformed_ips,
     not_found_message,
     quota_problem,
-    wait_until,
 )
 
 DOCUMENTATION = r"""
@@ -270,13 +274,13 @@ def check_preconditions(
     return quotas
 
 
-def issue_moves(client: Any, to_move: list[str]) -> tuple[dict[str, dict[str, Any]], AwsCallError | None]:
+def issue_moves(client: Any, to_move: list[str]) -> tuple[dict[str, dict[str, Any]], AwsError | None]:
     """Issue every move without waiting in between; stop at the first error (the rest stay in Classic)."""
     issued: dict[str, dict[str, Any]] = {}
     for ip in to_move:
         try:
             issued[ip] = call(client, "move_address_to_vpc", ip, "MoveAddressToVpc", PublicIp=ip)
-        except AwsCallError as exc:
+        except AwsError as exc:
             return issued, exc
     return issued, None
 
@@ -393,9 +397,10 @@ def run(module: AnsibleAWSModule) -> None:
         "diff": diff(public_ips, plan, addresses, entries),
     }
     if error:
-        module.fail_json(
-            msg=f"{error} ({len(issued)} moves issued before it, the rest not moved; fix and rerun)",
-            error_code=error.code,
+        fail_aws(
+            module,
+            error,
+            f"{error} ({len(issued)} moves issued before it, the rest not moved; fix and rerun)",
             **result,
         )
     if pending and module.params["wait"]:
@@ -410,11 +415,7 @@ def run(module: AnsibleAWSModule) -> None:
 
 
 def main() -> None:
-    module = AnsibleAWSModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    try:
-        run(module)
-    except AwsCallError as exc:
-        module.fail_json(msg=str(exc), error_code=exc.code, changed=False)
+    run_module(ARGUMENT_SPEC, run)
 
 
 if __name__ == "__main__":

@@ -7,11 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.clusterswap.swap.plugins.module_utils.clusterswap_eip import (
-    AwsCallError,
+from ansible_collections.clusterswap.swap.plugins.module_utils.aws import run_module
+from ansible_collections.clusterswap.swap.plugins.module_utils.ec2 import ec2_client
+from ansible_collections.clusterswap.swap.plugins.module_utils.eip import (
     describe_addresses,
     describe_moving_addresses,
-    ec2_client,
     eip_quotas,
     quota_problem,
 )
@@ -134,11 +134,7 @@ def run(module: AnsibleAWSModule) -> None:
 
 
 def main() -> None:
-    module = AnsibleAWSModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    try:
-        run(module)
-    except AwsCallError as exc:
-        module.fail_json(msg=str(exc), error_code=exc.code)
+    run_module(ARGUMENT_SPEC, run)
 
 
 if __name__ == "__main__":

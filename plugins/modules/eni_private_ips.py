@@ -7,17 +7,19 @@ from __future__ import annotations
 from typing import Any
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.clusterswap.swap.plugins.module_utils.clusterswap_aws import (
-    RETRY_DECORATOR,
-    AwsCallError,
+from ansible_collections.clusterswap.swap.plugins.module_utils.aws import (
+    AwsError,
     Progress,
     call,
     duplicates,
+    fail_aws,
+    run_module,
     wait_until,
 )
-from ansible_collections.clusterswap.swap.plugins.module_utils.clusterswap_network import (
+from ansible_collections.clusterswap.swap.plugins.module_utils.ec2 import (
     Interface,
     describe_network_interfaces,
+    ec2_client,
 )
 
 DOCUMENTATION = r"""
@@ -169,7 +171,7 @@ def run(module: AnsibleAWSModule) -> None:
     if problems:
         module.fail_json(msg="Nothing was changed. " + " | ".join(problems), problems=problems)
     wanted = {r["network_interface_id"]: r["secondary_private_ips"] for r in requests}
-    client = module.client("ec2", retry_decorator=RETRY_DECORATOR)
+    client = ec2_client(module)
     enis = describe_network_interfaces(client, wanted)
     problems = [
         f"{e}: no network interface with this id in region {module.region}" for e in wanted if e not in enis
@@ -192,10 +194,11 @@ def run(module: AnsibleAWSModule) -> None:
                 NetworkInterfaceId=eni_id,
                 SecondaryPrivateIpAddressCount=count,
             )
-        except AwsCallError as exc:
-            module.fail_json(
-                msg=f"{exc} ({len(assigned)} interfaces given addresses before it; rerun to finish)",
-                error_code=exc.code,
+        except AwsError as exc:
+            fail_aws(
+                module,
+                exc,
+                f"{exc} ({len(assigned)} interfaces given addresses before it; rerun to finish)",
                 changed=bool(assigned),
             )
         assigned[eni_id] = count
@@ -220,11 +223,7 @@ def run(module: AnsibleAWSModule) -> None:
 
 
 def main() -> None:
-    module = AnsibleAWSModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    try:
-        run(module)
-    except AwsCallError as exc:
-        module.fail_json(msg=str(exc), error_code=exc.code, changed=False)
+    run_module(ARGUMENT_SPEC, run)
 
 
 if __name__ == "__main__":

@@ -486,7 +486,7 @@ def main() -> None:
         method=dict(type="str"),
         status=dict(type="list", elements="int"),
         text=dict(type="str"),
-        headers=dict(type="dict"),
+        headers=dict(type="dict", no_log=True),  # may carry credentials (Authorization)
     )
     module = AnsibleModule(
         argument_spec=dict(
@@ -499,7 +499,7 @@ def main() -> None:
             method=dict(type="str", default="GET"),
             status=dict(type="list", elements="int", default=[200]),
             text=dict(type="str"),
-            headers=dict(type="dict", default={}),
+            headers=dict(type="dict", default={}, no_log=True),  # may carry credentials
             retries=dict(type="int", default=0),
             delay=dict(type="float", default=1.0),
             timeout=dict(type="float", default=5.0),

@@ -10,13 +10,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.clusterswap.swap.plugins.module_utils.clusterswap_aws import (
-    RETRY_DECORATOR,
-    AwsCallError,
+from ansible_collections.clusterswap.swap.plugins.module_utils.aws import (
+    AwsError,
     Progress,
     call,
     duplicates,
+    fail_aws,
+    run_module,
     wait_until,
+)
+from ansible_collections.clusterswap.swap.plugins.module_utils.ec2 import describe_security_groups, ec2_client
+from ansible_collections.clusterswap.swap.plugins.module_utils.rds import (
+    Db,
+    SubnetGroup,
+    describe_db_instances,
+    describe_db_subnet_group,
+    rds_client,
 )
 
 DOCUMENTATION = r"""
@@ -330,80 +339,6 @@ FAILURE_STATUSES: dict[str, str] = {
 PREVIOUS_GENERATION = ("db.m1.", "db.m2.", "db.t1.", "db.cr1.")
 
 
-@dataclass(frozen=True)
-class Db:
-    """A DB instance as DescribeDBInstances shows it."""
-
-    identifier: str
-    status: str
-    subnet_group: str | None
-    vpc_id: str | None
-    security_groups: tuple[str, ...]
-    multi_az: bool
-    replicas: tuple[str, ...]
-    address: str | None
-    port: int | None
-    availability_zone: str | None
-    pending_subnet_group: str | None
-    db_class: str = ""
-    option_groups: tuple[str, ...] = ()
-    replica_of: str | None = None
-
-    @classmethod
-    def from_aws(cls, raw: dict[str, Any]) -> Db:
-        group = raw.get("DBSubnetGroup") or {}  # absent on a DB outside any VPC
-        endpoint = raw.get("Endpoint") or {}
-        return cls(
-            identifier=raw["DBInstanceIdentifier"],
-            status=raw.get("DBInstanceStatus", "unknown"),
-            subnet_group=group.get("DBSubnetGroupName"),
-            vpc_id=group.get("VpcId"),
-            security_groups=tuple(g["VpcSecurityGroupId"] for g in raw.get("VpcSecurityGroups", [])),
-            multi_az=bool(raw.get("MultiAZ")),
-            replicas=tuple(raw.get("ReadReplicaDBInstanceIdentifiers") or ()),
-            address=endpoint.get("Address"),
-            port=endpoint.get("Port"),
-            availability_zone=raw.get("AvailabilityZone"),
-            pending_subnet_group=(raw.get("PendingModifiedValues") or {}).get("DBSubnetGroupName"),
-            db_class=raw.get("DBInstanceClass", ""),
-            option_groups=tuple(g["OptionGroupName"] for g in raw.get("OptionGroupMemberships") or []),
-            replica_of=raw.get("ReadReplicaSourceDBInstanceIdentifier"),
-        )
-
-    def state(self) -> dict[str, Any]:
-        """What --diff shows for this DB."""
-        return {
-            "db_subnet_group_name": self.subnet_group,
-            "vpc_id": self.vpc_id,
-            "vpc_security_group_ids": sorted(self.security_groups),
-            "status": self.status,
-        }
-
-    def to_result(self, action: str, seconds: float | None = None) -> dict[str, Any]:
-        return {
-            "db_instance_identifier": self.identifier,
-            "action": action,
-            "status": self.status,
-            "db_subnet_group_name": self.subnet_group,
-            "vpc_id": self.vpc_id,
-            "vpc_security_group_ids": list(self.security_groups),
-            "endpoint": {"address": self.address, "port": self.port},
-            "multi_az": self.multi_az,
-            "availability_zone": self.availability_zone,
-            "seconds": None if seconds is None else round(seconds, 1),
-        }
-
-
-@dataclass
-class Target:
-    name: str
-    vpc_id: str
-    zones: list[str]
-
-    def to_result(self) -> dict[str, Any]:
-        return {"db_subnet_group_name": self.name, "vpc_id": self.vpc_id, "availability_zones": self.zones}
-
-
 @dataclass
 class Plan:
     """What each DB needs, and what stops the run before any change."""
@@ -418,43 +353,14 @@ class Plan:
 # --------------------------------------------------------------------------- describing
 
 
-def describe_dbs(rds: Any, identifiers: list[str]) -> dict[str, Db]:
-    """The listed DBs by identifier: one DescribeDBInstances (paginated) for the whole list."""
-    found: dict[str, Db] = {}
-    kwargs: dict[str, Any] = {"Filters": [{"Name": "db-instance-id", "Values": identifiers}]}
-    while True:
-        answer = call(
-            rds, "describe_db_instances", ", ".join(identifiers), "DescribeDBInstances for", **kwargs
-        )
-        for raw in answer.get("DBInstances", []):
-            db = Db.from_aws(raw)
-            found[db.identifier] = db
-        if not answer.get("Marker"):
-            return found
-        kwargs["Marker"] = answer["Marker"]
-
-
-def describe_target(rds: Any, name: str) -> Target:
-    answer = call(
-        rds, "describe_db_subnet_groups", name, "DescribeDBSubnetGroups for", DBSubnetGroupName=name
-    )
-    group = answer["DBSubnetGroups"][0]
-    zones = sorted({s["SubnetAvailabilityZone"]["Name"] for s in group.get("Subnets", [])})
-    return Target(name=group["DBSubnetGroupName"], vpc_id=group["VpcId"], zones=zones)
-
-
-def security_group_problems(module: AnsibleAWSModule, groups: list[str], target: Target) -> list[str]:
+def security_group_problems(module: AnsibleAWSModule, groups: list[str], target: SubnetGroup) -> list[str]:
     """Every listed security group must exist and be in the target VPC (else AWS refuses the move)."""
     if not groups:
         return []
-    ec2 = module.client("ec2", retry_decorator=RETRY_DECORATOR)
     try:
-        answer = call(
-            ec2, "describe_security_groups", ", ".join(groups), "DescribeSecurityGroups for", GroupIds=groups
-        )
-    except AwsCallError as exc:
+        vpcs = describe_security_groups(ec2_client(module), groups)
+    except AwsError as exc:
         return [f"{exc} (every vpc_security_group_ids entry must be a security group of {target.vpc_id})"]
-    vpcs = {g["GroupId"]: g.get("VpcId") for g in answer.get("SecurityGroups", [])}
     problems = []
     for sg in groups:
         if sg not in vpcs:
@@ -479,7 +385,7 @@ def failure_problem(db: Db) -> str:
     )
 
 
-def move_problems(db: Db, target: Target) -> list[str]:
+def move_problems(db: Db, target: SubnetGroup) -> list[str]:
     """What stops RDS from moving an available DB into the target subnet group, each with what to do:
     RDS-UG-VPC2VPC ("You can't change the VPC for a DB instance if …") and, from outside any VPC,
     RDS-UG-NonVPC2VPC."""
@@ -524,7 +430,7 @@ def move_problems(db: Db, target: Target) -> list[str]:
     return problems
 
 
-def classify_one(db: Db, target: Target, groups: list[str] | None, plan: Plan) -> None:
+def classify_one(db: Db, target: SubnetGroup, groups: list[str] | None, plan: Plan) -> None:
     name = db.identifier
     if db.status in FAILURE_STATUSES:
         plan.problems.append(failure_problem(db))
@@ -562,7 +468,11 @@ def classify_one(db: Db, target: Target, groups: list[str] | None, plan: Plan) -
 
 
 def classify(
-    identifiers: list[str], dbs: dict[str, Db], target: Target, groups: list[str] | None, region: str | None
+    identifiers: list[str],
+    dbs: dict[str, Db],
+    target: SubnetGroup,
+    groups: list[str] | None,
+    region: str | None,
 ) -> Plan:
     plan = Plan()
     for name in identifiers:
@@ -619,7 +529,7 @@ class Waiter:
         """Wait until ``done(db)`` for each name; returns those still not done."""
 
         def pending() -> list[str]:
-            self.last.update(describe_dbs(self.rds, names))
+            self.last.update(describe_db_instances(self.rds, names))
             failed = {
                 n: self.last[n] for n in names if n in self.last and self.last[n].status in FAILURE_STATUSES
             }
@@ -641,7 +551,7 @@ def settled(db: Db) -> bool:
     return db.status not in BUSY
 
 
-def moved_into(target: Target) -> Any:
+def moved_into(target: SubnetGroup) -> Any:
     def done(db: Db) -> bool:
         return db.status == "available" and db.subnet_group == target.name
 
@@ -651,7 +561,7 @@ def moved_into(target: Target) -> Any:
 # --------------------------------------------------------------------------- results
 
 
-def check_mode_entry(db: Db, plan: Plan, target: Target, groups: list[str] | None) -> dict[str, Any]:
+def check_mode_entry(db: Db, plan: Plan, target: SubnetGroup, groups: list[str] | None) -> dict[str, Any]:
     name = db.identifier
     if name in plan.to_move or name in plan.to_wait:
         action = "would_move" if name in plan.to_move else "would_wait"
@@ -709,12 +619,14 @@ def identifiers_of(module: AnsibleAWSModule) -> list[str]:
     return names
 
 
-def check(module: AnsibleAWSModule, rds: Any, names: list[str]) -> tuple[Target | None, dict[str, Db], Plan]:
+def check(
+    module: AnsibleAWSModule, rds: Any, names: list[str]
+) -> tuple[SubnetGroup | None, dict[str, Db], Plan]:
     """Every check, before anything changes: the target subnet group, each DB, the security groups."""
     p = module.params
     try:
-        target = describe_target(rds, p["db_subnet_group_name"])
-    except AwsCallError as exc:
+        target = describe_db_subnet_group(rds, p["db_subnet_group_name"])
+    except AwsError as exc:
         where = f" in {p['vpc_id']}" if p["vpc_id"] else " in the target VPC"
         plan = Plan(
             problems=[
@@ -724,7 +636,7 @@ def check(module: AnsibleAWSModule, rds: Any, names: list[str]) -> tuple[Target 
         )
         return None, {}, plan
     groups = p["vpc_security_group_ids"]
-    dbs = describe_dbs(rds, names)
+    dbs = describe_db_instances(rds, names)
     plan = classify(names, dbs, target, groups, module.region)
     plan.problems += security_group_problems(module, groups or [], target)
     if p["vpc_id"] and target.vpc_id != p["vpc_id"]:
@@ -741,19 +653,21 @@ def check(module: AnsibleAWSModule, rds: Any, names: list[str]) -> tuple[Target 
     return target, dbs, plan
 
 
-def issue(rds: Any, plan: Plan, target: Target, groups: list[str] | None) -> tuple[dict[str, float], Any]:
+def issue(
+    rds: Any, plan: Plan, target: SubnetGroup, groups: list[str] | None
+) -> tuple[dict[str, float], Any]:
     """Issue every move and security group change; stop at the first AWS refusal."""
     issued: dict[str, float] = {}
     for name in plan.to_move:
         try:
             modify(rds, name, target.name, groups)
-        except AwsCallError as exc:
+        except AwsError as exc:
             return issued, exc
         issued[name] = time.monotonic()
     for name in plan.to_set_groups:
         try:
             modify(rds, name, None, groups)
-        except AwsCallError as exc:
+        except AwsError as exc:
             return issued, exc
         issued[name] = time.monotonic()
     return issued, None
@@ -771,7 +685,7 @@ def action_of(name: str, plan: Plan, issued: dict[str, float], resumed: list[str
     return "none"
 
 
-def refusal_hint(exc: AwsCallError) -> str:
+def refusal_hint(exc: AwsError) -> str:
     hints = {
         "InvalidDBInstanceState": "the DB is busy: wait until it is available and rerun",
         "InvalidParameterCombination": "see AWS's message: Multi-AZ DBs must be made Single-AZ first, "
@@ -789,7 +703,7 @@ def run(module: AnsibleAWSModule) -> None:
     start = time.monotonic()
     p = module.params
     names = identifiers_of(module)
-    rds = module.client("rds", retry_decorator=RETRY_DECORATOR)
+    rds = rds_client(module)
     progress = Progress(module.log)
     groups = p["vpc_security_group_ids"]
     found, before, plan = check(module, rds, names)
@@ -804,7 +718,7 @@ def run(module: AnsibleAWSModule) -> None:
         )
     if plan.problems or found is None:
         fail(module, plan.problems, **({"target": found.to_result()} if found else {}))
-    target: Target = found
+    target: SubnetGroup = found
     changed = bool(plan.to_move or plan.to_wait or plan.to_set_groups)
 
     if module.check_mode:
@@ -831,7 +745,7 @@ def run(module: AnsibleAWSModule) -> None:
             # a change already in flight: wait for it, then move what is still outside the subnet group
             still = waiter.wait(plan.to_wait, "RDS changes already in flight", settled)
             if not still:
-                fresh = describe_dbs(rds, plan.to_wait)
+                fresh = describe_db_instances(rds, plan.to_wait)
                 again = classify(plan.to_wait, fresh, target, groups, module.region)
                 if again.problems:
                     fail(module, again.problems, target=target.to_result())
@@ -845,7 +759,7 @@ def run(module: AnsibleAWSModule) -> None:
                 still = waiter.wait(pending_names, "RDS moves into the VPC", moved_into(target))
     except FailureStatus as exc:
         failure = exc
-    final = describe_dbs(rds, names)
+    final = describe_db_instances(rds, names)
     entries = []
     for name in names:
         db = final.get(name) or before[name]
@@ -883,12 +797,11 @@ def run(module: AnsibleAWSModule) -> None:
             **{**result, "changed": True},
         )
     if error is not None:
-        module.fail_json(
-            msg=(
-                f"{error} ({len(issued)} change(s) issued before it, the rest not changed): "
-                f"{refusal_hint(error)}"
-            ),
-            error_code=error.code,
+        fail_aws(
+            module,
+            error,
+            f"{error} ({len(issued)} change(s) issued before it, the rest not changed): "
+            f"{refusal_hint(error)}",
             **result,
         )
     if still:
@@ -904,16 +817,12 @@ def run(module: AnsibleAWSModule) -> None:
 
 
 def main() -> None:
-    module = AnsibleAWSModule(
-        argument_spec=ARGUMENT_SPEC,
-        supports_check_mode=True,
+    run_module(
+        ARGUMENT_SPEC,
+        run,
         mutually_exclusive=[["db_instance_identifier", "db_instance_identifiers"]],
         required_one_of=[["db_instance_identifier", "db_instance_identifiers"]],
     )
-    try:
-        run(module)
-    except AwsCallError as exc:
-        module.fail_json(msg=str(exc), error_code=exc.code, changed=False)
 
 
 if __name__ == "__main__":

@@ -11,32 +11,34 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.clusterswap.swap.plugins.module_utils.clusterswap_aws import AwsCallError
-from ansible_collections.clusterswap.swap.plugins.module_utils.clusterswap_eip import (
+from ansible_collections.clusterswap.swap.plugins.module_utils.aws import run_module
+from ansible_collections.clusterswap.swap.plugins.module_utils.ec2 import (
+    Instance,
+    describe_instances_by_name,
+    dry_run,
+    ec2_client,
+)
+from ansible_collections.clusterswap.swap.plugins.module_utils.eip import (
     CLASSIC,
     MOVING_TO_VPC,
     VPC,
     Eip,
     describe_addresses,
     describe_moving_addresses,
-    dry_run,
-    ec2_client,
     eip_quotas,
     quota_problem,
 )
-from ansible_collections.clusterswap.swap.plugins.module_utils.clusterswap_network import (
+from ansible_collections.clusterswap.swap.plugins.module_utils.network import (
     DEFAULT_SUGGESTED_TYPES,
-    Instance,
     Slot,
     TypeInfo,
     assign_targets,
     bind_maintenance,
     capacity,
     current_slot,
-    describe_instance_types,
-    describe_instances_by_name,
     holders,
     instance_can_hold,
+    network_limits,
     slot_key,
     slot_order,
 )
@@ -249,6 +251,24 @@ pins_added:
   returned: always
   type: int
 """
+
+ARGUMENT_SPEC: dict[str, Any] = {
+    "instance_map": {"type": "dict", "required": True},
+    "maintenance_instances": {
+        "type": "list",
+        "elements": "str",
+        "required": True,
+        "aliases": ["maintenance_instance"],
+    },
+    "stop_instances": {"type": "list", "elements": "str", "default": []},
+    "record": {"type": "path", "required": True},
+    "check_permissions": {"type": "bool", "default": True},
+    "suggested_instance_types": {
+        "type": "list",
+        "elements": "str",
+        "default": list(DEFAULT_SUGGESTED_TYPES),
+    },
+}
 
 ROLES = ("old", "maintenance", "new")
 RECORD_VERSION = 2
@@ -826,7 +846,7 @@ def run(module: AnsibleAWSModule) -> dict[str, Any]:
     addresses = describe_addresses(client)
     moving = describe_moving_addresses(client)
     suggested = [str(t) for t in params["suggested_instance_types"]]
-    all_types = describe_instance_types(client, [*(i.instance_type for i in instances.values()), *suggested])
+    all_types = network_limits(client, [*(i.instance_type for i in instances.values()), *suggested])
     suggestions = {t: all_types[t] for t in suggested if t in all_types}
 
     entries = recorded if recorded is not None else initial_plan(addresses, instance_map, instances)
@@ -898,30 +918,7 @@ def run(module: AnsibleAWSModule) -> dict[str, Any]:
 
 
 def main() -> None:
-    module = AnsibleAWSModule(
-        argument_spec={
-            "instance_map": {"type": "dict", "required": True},
-            "maintenance_instances": {
-                "type": "list",
-                "elements": "str",
-                "required": True,
-                "aliases": ["maintenance_instance"],
-            },
-            "stop_instances": {"type": "list", "elements": "str", "default": []},
-            "record": {"type": "path", "required": True},
-            "check_permissions": {"type": "bool", "default": True},
-            "suggested_instance_types": {
-                "type": "list",
-                "elements": "str",
-                "default": list(DEFAULT_SUGGESTED_TYPES),
-            },
-        },
-        supports_check_mode=True,
-    )
-    try:
-        module.exit_json(**run(module))
-    except AwsCallError as exc:
-        module.fail_json(msg=str(exc), error_code=exc.code)
+    run_module(ARGUMENT_SPEC, lambda module: module.exit_json(**run(module)))
 
 
 if __name__ == "__main__":

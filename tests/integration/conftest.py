@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,34 +14,9 @@ import pytest
 from botocore.config import Config
 
 from lab.awssim.client import LabClient
+from lab.parity import sim_server
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@contextlib.contextmanager
-def sim_server(workdir: Path) -> Iterator[str]:
-    """A simulated AWS server on a free port of 127.0.0.1 while the context lasts; yields its URL."""
-    url_file = workdir / "url"
-    log = workdir / "server.log"
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "lab.awssim", "serve", "--port", "0", "--url-file", str(url_file)],
-            cwd=REPO,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 30
-        while not (url_file.exists() and url_file.read_text().strip()):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"lab server did not start:\n{log.read_text()}")
-            time.sleep(0.1)
-        yield url_file.read_text().strip()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")

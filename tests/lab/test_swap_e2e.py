@@ -18,6 +18,7 @@ import pytest
 
 from lab.hosts.seed import container_checksums, postgres_checksums, read_manifest
 from lab.probe import summarize, violations
+from tests.iam import assert_allowed
 from tests.lab.helpers import REPO, client, ec2, http_get, lab_api, labctl, page_fields
 
 LATENCY = "0.02"
@@ -133,6 +134,8 @@ def test_normal_update_end_to_end_then_nothing_to_do(lab: dict[str, Any]) -> Non
     assert changed(second.stdout) == 0, failed_lines(second.stdout)
     assert "Nothing to swap" in second.stdout
     assert_live_on_new_cluster(8)
+    # least privilege: every AWS call of both runs is allowed by iam/normal-update.json
+    assert_allowed(lab_api("/_lab/api-stats"), storage=False, vpc=False)
 
 
 def test_check_mode_on_an_unswapped_lab_changes_nothing(lab: dict[str, Any]) -> None:
@@ -195,6 +198,7 @@ def test_vpc_day_end_to_end_keeps_every_byte_then_nothing_to_do(lab: dict[str, A
     second = swap("vpc-day")
     assert second.returncode == 0, failed_lines(second.stdout)
     assert changed(second.stdout) == 0, failed_lines(second.stdout)
+    assert_allowed(lab_api("/_lab/api-stats"), storage=True, vpc=True)
 
 
 def test_vpc_to_vpc_end_to_end_xen_to_nitro_every_byte_then_nothing_to_do(lab: dict[str, Any]) -> None:
@@ -230,3 +234,4 @@ def test_vpc_to_vpc_end_to_end_xen_to_nitro_every_byte_then_nothing_to_do(lab: d
     second = swap("vpc-to-vpc")
     assert second.returncode == 0, failed_lines(second.stdout)
     assert changed(second.stdout) == 0, failed_lines(second.stdout)
+    assert_allowed(lab_api("/_lab/api-stats"), storage=True, vpc=True)

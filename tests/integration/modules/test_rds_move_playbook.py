@@ -27,7 +27,7 @@ TINY = """---
     AWS_DEFAULT_REGION: us-east-1
   tasks:
     - name: "V.3 | RDS | Move into the VPC: {{ dbs | join(', ') }}"
-      rds_move_to_vpc:
+      clusterswap.swap.rds_move_to_vpc:
         db_instance_identifiers: "{{ dbs }}"
         db_subnet_group_name: clusterswap-vpc
         wait_timeout: 60

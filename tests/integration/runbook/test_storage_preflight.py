@@ -152,27 +152,58 @@ INVENTORY = """all:
     old-storage-1:
       ansible_connection: local
       ansible_python_interpreter: {python}
+    # an old server with nothing to move: it passes the host steps, so the play goes on to the move
+    old-storage-0:
+      ansible_connection: local
+      ansible_python_interpreter: {python}
 """
 
-PLAY = """---
-# No any_errors_fatal here: the role itself must detach nothing when an old server fails its host steps.
-- name: The EBS move, with an old server that does not show its volumes' devices
-  hosts: localhost:old-storage-1
-  gather_facts: false
-  roles:
-    - role: ebs_move
-      ebs_move_servers:
-        - {{old: old-storage-1, new: new-storage-1, devices: [/dev/xvdf, /dev/xvdg]}}
-        - {{old: old-storage-2, new: new-storage-2, devices: [/dev/xvdf], host_steps: false}}
-      ebs_move_export_services: []
-      ebs_move_manifest: {manifest}
-      ebs_move_poll_interval: 0.2
-      ebs_move_aws_environment:
-        AWS_ENDPOINT_URL: {url}
-        AWS_ACCESS_KEY_ID: testing
-        AWS_SECRET_ACCESS_KEY: testing
-        AWS_DEFAULT_REGION: us-east-1
+VARS = """
+  vars:
+    ebs_move_servers:
+      - {{old: old-storage-1, new: new-storage-1, devices: [/dev/xvdf, /dev/xvdg]}}
+      - {{old: old-storage-2, new: new-storage-2, devices: [/dev/xvdf], host_steps: false}}
+    ebs_move_export_services: []
+    ebs_move_manifest: {manifest}
+    ebs_move_poll_interval: 0.2
+    ebs_move_aws_environment:
+      AWS_ENDPOINT_URL: {url}
+      AWS_ACCESS_KEY_ID: testing
+      AWS_SECRET_ACCESS_KEY: testing
+      AWS_DEFAULT_REGION: us-east-1
 """
+
+# No any_errors_fatal here: the role itself must detach nothing when an old server fails its host steps
+# (old-storage-0 passes them, so Ansible goes on to the move play).
+PLAY = (
+    """---
+- name: The EBS move, with an old server that does not show its volumes' devices - the plan
+  hosts: localhost
+  gather_facts: false"""
+    + VARS
+    + """  tasks:
+    - name: Plan
+      ansible.builtin.import_role: {{name: ebs_move, tasks_from: plan}}
+
+- name: The host steps on the old servers
+  hosts: old-storage-0:old-storage-1
+  gather_facts: false"""
+    + VARS
+    + """  tasks:
+    - name: Host steps
+      ansible.builtin.import_role: {{name: ebs_move, tasks_from: old_server}}
+      vars:
+        ebs_move_plan_volumes: "{{{{ hostvars['localhost'].ebs_move_plan.volumes }}}}"
+
+- name: The move
+  hosts: localhost
+  gather_facts: false"""
+    + VARS
+    + """  tasks:
+    - name: Move
+      ansible.builtin.import_role: {{name: ebs_move, tasks_from: aws}}
+"""
+)
 
 
 def test_a_volume_whose_old_device_cannot_be_found_is_not_detached(

@@ -226,3 +226,27 @@ def test_volumes_are_described_with_a_snapshot_id_as_aws_does() -> None:
         ec2.create_volume(AvailabilityZone="us-east-1a", Size=1)
         volumes = ec2.describe_volumes()["Volumes"]
         assert volumes and all(v["SnapshotId"] == "" for v in volumes)
+
+
+def test_the_storage_plan_comes_from_the_world_file() -> None:
+    """lab/world.yml is the one place the volumes are written: the plan the lab inventory gives the runbook
+    (servers, devices, mount points) and the hosts' seeded layouts are derived from it."""
+    from lab.awssim.world import WORLD, plan_of
+    from lab.hosts.world import SEEDED_VOLUMES
+
+    plan = plan_of({"parts": {"storage": True}})
+    volumes = WORLD["volumes"]
+    moved = {(p["old"], d) for p in plan["storage_servers"] + plan["postgres_servers"] for d in p["devices"]}
+    assert moved == {(v["instance"], v["device"]) for v in volumes.values()} == set(SEEDED_VOLUMES)
+    by_old = {p["old"]: p for p in plan["storage_servers"]}
+    assert by_old["old-storage-1"] == {
+        "old": "old-storage-1",
+        "new": "new-storage-1",
+        "devices": ["/dev/xvdf", "/dev/xvdg"],
+    }
+    assert by_old["old-storage-2"]["host_steps"] is False, "no container host: AWS side only"
+    assert plan["postgres_servers"] == [
+        {"old": "old-postgres-1", "new": "new-postgres-1", "devices": ["/dev/xvdp"]}
+    ]
+    assert plan["storage_mounts"]["new-storage-1"] == {"/dev/xvdf": "/srv/home", "/dev/xvdg": "/srv/home2"}
+    assert plan["volume_mounts"]["old-postgres-1"] == {"/dev/xvdp": "/srv/pgdata"}

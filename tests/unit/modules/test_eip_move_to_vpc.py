@@ -94,6 +94,7 @@ def test_move_interrupted_halfway_is_finished_by_a_rerun(
     assert first.failed
     assert f"MoveAddressToVpc {ips[12]}: AuthFailure" in first.msg
     assert first["error_code"] == "AuthFailure"
+    assert first["error"]["code"] == "AuthFailure", "the AWS response is in the failure"
     assert first["moved"] == 12
     assert lab.domains() == {"vpc": 12, "standard": 12}
 

@@ -47,10 +47,10 @@ def test_service_quotas_error_means_not_available(make_lab, run_module) -> None:
 
 
 def test_sources_that_disagree_use_the_smaller_and_warn(make_lab, run_module, monkeypatch) -> None:
-    from ansible_collections.clusterswap.swap.plugins.module_utils import clusterswap_eip
+    from ansible_collections.clusterswap.swap.plugins.module_utils import eip
 
     make_lab("vpc-day")
-    monkeypatch.setattr(clusterswap_eip, "_service_quota", lambda module: (3, None))
+    monkeypatch.setattr(eip, "_service_quota", lambda module: (3, None))
     result = run_module(MODULE, {})
     assert result["vpc"]["limit"] == 3 and result["vpc"]["limit_source"].startswith("smaller")
     assert "VPC EIP limit sources disagree" in str(result.data.get("warnings"))

@@ -402,3 +402,16 @@ def test_urls_shorthand_checks_each_url(server: Recorder, capsys: pytest.Capture
     assert result["failed_checks"] == [server.base + "/"]
     assert [r["retry_after"] for r in result["results"]] == ["600", "600", None]
     assert len(server.seen) == 3
+
+
+def test_request_headers_never_reach_the_output(server: Recorder, capsys: pytest.CaptureFixture[str]) -> None:
+    """Headers may carry credentials (Authorization): the result and its invocation never show them."""
+    secret = "Bearer s3cr3t-token-for-the-test"
+    result = run_module({"url": server.base + "/", "headers": {"Authorization": secret}}, capsys)
+    assert not result.get("failed"), result
+    checks = {"checks": [{"url": server.base + "/", "headers": {"Authorization": secret}}]}
+    result_checks = run_module(checks, capsys)
+    assert not result_checks.get("failed"), result_checks
+    for out in (result, result_checks):
+        assert secret not in json.dumps(out)
+    assert "invocation" in result

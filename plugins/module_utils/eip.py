@@ -4,35 +4,24 @@
 One piece of code for one job:
 - ``describe_addresses``: the one DescribeAddresses call a module makes for its whole list;
 - ``describe_moving_addresses``: the one DescribeMovingAddresses call per poll;
-- ``wait_until``: the one bounded, progress-reporting wait;
-- ``aws_error`` / ``format_aws_error``: the one error format (EIP, AWS error code, AWS message);
 - ``eip_quotas``: Classic and VPC limits, used and free (DescribeAccountAttributes + Service Quotas);
-- ``dry_run``: the DryRun permission check every module makes before its first change.
-
-The service-independent pieces (``call``, ``AwsCallError``, ``wait_until``, ``Progress``, ``RETRY_DECORATOR``,
-``aws_error``, ``format_aws_error``, ``duplicates``) live in ``clusterswap_aws`` and are re-exported here.
+- ``quota_problem``: the message that stops a move the VPC limit has no room for;
+- ``eip_diff``: the --diff of the EIPs that change.
 """
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing botocore
-    import botocore.exceptions
-
-from ansible_collections.clusterswap.swap.plugins.module_utils.clusterswap_aws import (  # noqa: F401  (re-exported: the EIP modules import them from here)
-    RETRY_DECORATOR,
-    AwsCallError,
-    Progress,
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.clusterswap.swap.plugins.module_utils.aws import (
+    aws_client,
     aws_error,
     call,
-    duplicates,
-    format_aws_error,
-    wait_until,
+    paginate,
 )
 
 VPC_EIP_QUOTA_CODE = "L-0263D0A3"
@@ -80,14 +69,7 @@ class Eip:
         }
 
 
-# --------------------------------------------------------------------------- errors
-
-
-# --------------------------------------------------------------------------- clients and input
-
-
-def ec2_client(module: Any) -> Any:
-    return module.client("ec2", retry_decorator=RETRY_DECORATOR)
+# --------------------------------------------------------------------------- input
 
 
 def malformed_ips(public_ips: Iterable[str]) -> list[str]:
@@ -141,83 +123,11 @@ def by_allocation_id(addresses: dict[str, Eip]) -> dict[str, Eip]:
 
 def describe_moving_addresses(client: Any) -> dict[str, str]:
     """Public IP -> MoveStatus (movingToVpc | restoringToClassic) of every address still moving."""
-    moving: dict[str, str] = {}
-    kwargs: dict[str, Any] = {}
-    while True:
-        answer = call(
-            client, "describe_moving_addresses", "moving Elastic IPs", "DescribeMovingAddresses for", **kwargs
-        )
-        for status in answer.get("MovingAddressStatuses", []):
-            moving[status["PublicIp"]] = status.get("MoveStatus", MOVING_TO_VPC)
-        token = answer.get("NextToken")
-        if not token:
-            return moving
-        kwargs["NextToken"] = token
-
-
-def describe_targets(client: Any, instance_ids: list[str], eni_ids: list[str]) -> dict[str, dict[str, Any]]:
-    """Instance or ENI id -> {vpc_id, state, name}.
-
-    One DescribeInstances and one DescribeNetworkInterfaces for the whole list.
-    """
-    targets: dict[str, dict[str, Any]] = {}
-    if instance_ids:
-        kwargs: dict[str, Any] = {"Filters": [{"Name": "instance-id", "Values": sorted(set(instance_ids))}]}
-        while True:
-            answer = call(client, "describe_instances", "target instances", "DescribeInstances for", **kwargs)
-            for reservation in answer.get("Reservations", []):
-                for inst in reservation.get("Instances", []):
-                    targets[inst["InstanceId"]] = {
-                        "vpc_id": inst.get("VpcId") or None,
-                        "state": inst.get("State", {}).get("Name"),
-                        "name": {t["Key"]: t["Value"] for t in inst.get("Tags", [])}.get("Name"),
-                    }
-            if not answer.get("NextToken"):
-                break
-            kwargs["NextToken"] = answer["NextToken"]
-    if eni_ids:
-        filters = [{"Name": "network-interface-id", "Values": sorted(set(eni_ids))}]
-        answer = call(
-            client,
-            "describe_network_interfaces",
-            "target ENIs",
-            "DescribeNetworkInterfaces for",
-            Filters=filters,
-        )
-        for eni in answer.get("NetworkInterfaces", []):
-            targets[eni["NetworkInterfaceId"]] = {
-                "vpc_id": eni.get("VpcId"),
-                "state": eni.get("Status"),
-                "name": None,
-            }
-    return targets
-
-
-# --------------------------------------------------------------------------- permission check
-
-
-def dry_run(client: Any, operation: str, subject: str, **kwargs: Any) -> str | None:
-    """Ask AWS whether ``operation`` would be allowed, changing nothing.
-
-    Returns None when AWS answers DryRunOperation (allowed), else a problem naming the EIP and the code.
-    """
-    try:
-        getattr(client, operation)(aws_retry=True, DryRun=True, **kwargs)
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
-        code, message = aws_error(exc)
-        if code == "DryRunOperation":
-            return None
-        return "permission check (DryRun) " + format_aws_error(operation, subject, code, message)
-    return (
-        f"permission check (DryRun) {operation} {subject}: AWS did not answer DryRunOperation; "
-        "refusing to go on with an endpoint that may ignore DryRun"
-    )
-
-
-# --------------------------------------------------------------------------- waiting
-
-
-# --------------------------------------------------------------------------- quotas
+    answer = paginate(client, "describe_moving_addresses", "moving Elastic IPs")
+    return {
+        status["PublicIp"]: status.get("MoveStatus", MOVING_TO_VPC)
+        for status in answer.get("MovingAddressStatuses", [])
+    }
 
 
 def _account_attributes(client: Any) -> dict[str, int]:
@@ -236,10 +146,10 @@ def _account_attributes(client: Any) -> dict[str, int]:
     return limits
 
 
-def _service_quota(module: Any) -> tuple[int | None, str | None]:
+def _service_quota(module: AnsibleAWSModule) -> tuple[int | None, str | None]:
     """The Service Quotas value of L-0263D0A3, or (None, why it is not available)."""
     try:
-        client = module.client("service-quotas", retry_decorator=RETRY_DECORATOR)
+        client = aws_client(module, "service-quotas")
         answer = client.get_service_quota(aws_retry=True, ServiceCode="ec2", QuotaCode=VPC_EIP_QUOTA_CODE)
         return int(answer["Quota"]["Value"]), None
     except Exception as exc:  # any failure means "not available": the EC2 attribute still answers
@@ -269,7 +179,7 @@ def _vpc_limit(attr: int | None, quota: int | None) -> tuple[int | None, str]:
 
 
 def eip_quotas(
-    module: Any,
+    module: AnsibleAWSModule,
     client: Any,
     addresses: dict[str, Eip],
     moving: dict[str, str],

@@ -1,5 +1,5 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Where an Elastic IP can go: the network view of instances, and the pure rules built on it.
+"""Where an Elastic IP can go: the pure rules built on the network view of instances (``ec2.Instance``).
 
 AWS's rules (DESIGN.md §1 "AWS facts", research/aws-rules.md §1a):
 - in a VPC each private IPv4 address holds one EIP; an instance holds N EIPs only through N private IPs on
@@ -10,9 +10,7 @@ AWS's rules (DESIGN.md §1 "AWS facts", research/aws-rules.md §1a):
 
 So a place for an EIP is a **slot**: (instance, ENI, private IP) in a VPC, the instance itself in
 EC2-Classic. This file has:
-- the describes: ``describe_instances_by_name`` / ``describe_instances_by_id`` (one DescribeInstances),
-  ``describe_network_interfaces`` (one DescribeNetworkInterfaces), ``describe_instance_types`` (one
-  DescribeInstanceTypes);
+- ``network_limits``: each instance type's interfaces and addresses (one DescribeInstanceTypes);
 - the pure functions, unit-tested without AWS: ``slot_order``, ``holders``, ``assign_targets``,
   ``capacity``, ``bind_maintenance``.
 
@@ -22,116 +20,24 @@ by numeric value. EIPs sorted by (name, public_ip) take free slots in that order
 
 from __future__ import annotations
 
-import contextlib
-import ipaddress
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing botocore
-    import botocore.exceptions
-
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import paginated_query_with_retries
-from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
-from ansible_collections.amazon.aws.plugins.module_utils.transformation import (
-    ansible_dict_to_boto3_filter_list,
-)
-from ansible_collections.clusterswap.swap.plugins.module_utils.clusterswap_aws import (
-    RETRY_DECORATOR,
-    AwsCallError,
-    aws_error,
+from ansible_collections.clusterswap.swap.plugins.module_utils.ec2 import (
+    CLASSIC_PLATFORM,
+    VPC_PLATFORM,
+    Instance,
+    describe_instance_types,
+    sorted_ips,
 )
 
-VPC_PLATFORM = "vpc"
-CLASSIC_PLATFORM = "classic"
-LIVE_STATES = ["pending", "running", "stopping", "stopped"]
-GONE_STATES = ("shutting-down", "terminated")
 #: Types named in a capacity problem as "a larger instance type", first that holds what is needed.
 DEFAULT_SUGGESTED_TYPES = ["m5.large", "m5.xlarge", "m5.2xlarge", "m5.4xlarge"]
 
 
 # --------------------------------------------------------------------------- the view
-
-
-@dataclass(frozen=True)
-class PrivateIp:
-    address: str
-    primary: bool
-
-
-@dataclass(frozen=True)
-class Interface:
-    """A network interface as DescribeInstances / DescribeNetworkInterfaces show it."""
-
-    network_interface_id: str
-    device_index: int = 0
-    mac_address: str | None = None
-    subnet_id: str | None = None
-    private_ips: tuple[PrivateIp, ...] = ()
-    instance_id: str | None = None  # the instance it is attached to
-    status: str | None = None
-
-    def has(self, address: str) -> bool:
-        return any(p.address == address for p in self.private_ips)
-
-    @property
-    def primary_ip(self) -> str | None:
-        return next((p.address for p in self.private_ips if p.primary), None)
-
-
-@dataclass(frozen=True)
-class Instance:
-    """An instance as DescribeInstances shows it, with what matters for EIPs."""
-
-    instance_id: str
-    name: str | None = None
-    state: str | None = None
-    instance_type: str | None = None
-    vpc_id: str | None = None
-    private_ip_address: str | None = None
-    interfaces: tuple[Interface, ...] = ()
-
-    @property
-    def platform(self) -> str:
-        return VPC_PLATFORM if self.vpc_id else CLASSIC_PLATFORM
-
-    @property
-    def classic(self) -> bool:
-        return self.platform == CLASSIC_PLATFORM
-
-    @property
-    def label(self) -> str:
-        return self.name or self.instance_id
-
-    def interface(self, eni_id: str) -> Interface | None:
-        return next((i for i in self.interfaces if i.network_interface_id == eni_id), None)
-
-    def interface_with(self, address: str) -> Interface | None:
-        return next((i for i in self.interfaces if i.has(address)), None)
-
-    def to_result(self) -> dict[str, Any]:
-        return {
-            "id": self.instance_id,
-            "state": self.state,
-            "vpc_id": self.vpc_id,
-            "platform": self.platform,
-            "instance_type": self.instance_type,
-            "private_ip_address": self.private_ip_address,
-            "interfaces": [
-                {
-                    "network_interface_id": i.network_interface_id,
-                    "device_index": i.device_index,
-                    "mac_address": i.mac_address,
-                    "subnet_id": i.subnet_id,
-                    "private_ip_addresses": [
-                        {"private_ip_address": p.address, "primary": p.primary}
-                        for p in sorted_ips(i.private_ips)
-                    ],
-                }
-                for i in sorted(self.interfaces, key=lambda i: i.device_index)
-            ],
-        }
 
 
 @dataclass(frozen=True)
@@ -185,10 +91,19 @@ class TypeInfo:
     def holds(self) -> str:
         return f"{self.max_interfaces} × {self.ipv4_per_interface}"
 
+    @classmethod
+    def from_aws(cls, raw: dict[str, Any]) -> TypeInfo:
+        net = raw.get("NetworkInfo", {})
+        return cls(
+            raw["InstanceType"],
+            int(net.get("MaximumNetworkInterfaces", 1)),
+            int(net.get("Ipv4AddressesPerInterface", 1)),
+        )
 
-def sorted_ips(ips: Iterable[PrivateIp]) -> list[PrivateIp]:
-    """The primary IP first, then the secondary IPs by numeric value."""
-    return sorted(ips, key=lambda p: (not p.primary, int(ipaddress.IPv4Address(p.address))))
+
+def network_limits(client: Any, types: Iterable[str]) -> dict[str, TypeInfo]:
+    """Instance type -> its network limits: one DescribeInstanceTypes for every type named."""
+    return {name: TypeInfo.from_aws(raw) for name, raw in describe_instance_types(client, types).items()}
 
 
 def slot_order(instance: Instance) -> list[Slot]:
@@ -224,113 +139,6 @@ def current_slot(eip: Any) -> str | None:
     if eip.instance_id:
         return slot_key(eip.instance_id, None, None)
     return None
-
-
-# --------------------------------------------------------------------------- describing
-
-
-def _call_paginated(client: Any, operation: str, subject: str, **params: Any) -> dict[str, Any]:
-    try:
-        return paginated_query_with_retries(client, operation, retry_decorator=RETRY_DECORATOR, **params)
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
-        code, message = aws_error(exc)
-        name = "".join(part.capitalize() for part in operation.split("_"))
-        raise AwsCallError(f"{name} for", subject, code, message) from exc
-
-
-def interface_from_aws(raw: dict[str, Any]) -> Interface:
-    attachment = raw.get("Attachment") or {}
-    return Interface(
-        network_interface_id=raw["NetworkInterfaceId"],
-        device_index=int(attachment.get("DeviceIndex", 0)),
-        mac_address=raw.get("MacAddress"),
-        subnet_id=raw.get("SubnetId"),
-        private_ips=tuple(
-            PrivateIp(p["PrivateIpAddress"], bool(p.get("Primary")))
-            for p in raw.get("PrivateIpAddresses", [])
-            if p.get("PrivateIpAddress")
-        ),
-        instance_id=attachment.get("InstanceId"),
-        status=raw.get("Status"),
-    )
-
-
-def instance_from_aws(raw: dict[str, Any]) -> Instance:
-    name = boto3_tag_list_to_ansible_dict(raw.get("Tags", [])).get("Name")
-    return Instance(
-        instance_id=raw["InstanceId"],
-        name=name,
-        state=(raw.get("State") or {}).get("Name"),
-        instance_type=raw.get("InstanceType"),
-        vpc_id=raw.get("VpcId") or None,
-        private_ip_address=raw.get("PrivateIpAddress") or None,
-        interfaces=tuple(
-            interface_from_aws(
-                {**eni, "Attachment": {**(eni.get("Attachment") or {}), "InstanceId": raw["InstanceId"]}}
-            )
-            for eni in raw.get("NetworkInterfaces", [])
-        ),
-    )
-
-
-def _instances(client: Any, subject: str, filters: dict[str, Any]) -> list[Instance]:
-    answer = _call_paginated(
-        client, "describe_instances", subject, Filters=ansible_dict_to_boto3_filter_list(filters)
-    )
-    return [instance_from_aws(i) for r in answer.get("Reservations", []) for i in r.get("Instances", [])]
-
-
-def describe_instances_by_name(client: Any, names: Iterable[str]) -> dict[str, list[Instance]]:
-    """Name tag -> every non-terminated instance with it: one DescribeInstances for the whole list."""
-    wanted = sorted(set(names))
-    found: dict[str, list[Instance]] = {name: [] for name in wanted}
-    if not wanted:
-        return found
-    filters = {"tag:Name": wanted, "instance-state-name": LIVE_STATES}
-    for inst in _instances(client, "the plan's instances", filters):
-        if inst.name in found:
-            found[inst.name].append(inst)
-    return found
-
-
-def describe_instances_by_id(client: Any, instance_ids: Iterable[str]) -> dict[str, Instance]:
-    """Instance id -> instance (in any state, so that a terminated target is named as such)."""
-    wanted = sorted(set(instance_ids))
-    if not wanted:
-        return {}
-    found = _instances(client, "target instances", {"instance-id": wanted})
-    return {i.instance_id: i for i in found}
-
-
-def describe_network_interfaces(client: Any, eni_ids: Iterable[str]) -> dict[str, Interface]:
-    """ENI id -> interface (with the instance it is attached to): one DescribeNetworkInterfaces."""
-    wanted = sorted(set(eni_ids))
-    if not wanted:
-        return {}
-    answer = _call_paginated(
-        client,
-        "describe_network_interfaces",
-        "target network interfaces",
-        Filters=ansible_dict_to_boto3_filter_list({"network-interface-id": wanted}),
-    )
-    return {eni["NetworkInterfaceId"]: interface_from_aws(eni) for eni in answer.get("NetworkInterfaces", [])}
-
-
-def describe_instance_types(client: Any, types: Iterable[str]) -> dict[str, TypeInfo]:
-    """Instance type -> its network limits: one DescribeInstanceTypes for every type named."""
-    wanted = sorted({t for t in types if t})
-    if not wanted:
-        return {}
-    answer = _call_paginated(client, "describe_instance_types", ", ".join(wanted), InstanceTypes=wanted)
-    out = {}
-    for raw in answer.get("InstanceTypes", []):
-        net = raw.get("NetworkInfo", {})
-        out[raw["InstanceType"]] = TypeInfo(
-            raw["InstanceType"],
-            int(net.get("MaximumNetworkInterfaces", 1)),
-            int(net.get("Ipv4AddressesPerInterface", 1)),
-        )
-    return out
 
 
 # --------------------------------------------------------------------------- assigning targets

@@ -1,9 +1,9 @@
-"""The EBS attachment rules checked before anything is detached (plugins/module_utils/clusterswap_ebs.py):
+"""The EBS attachment rules checked before anything is detached (plugins/module_utils/ebs.py):
 each rule, what AWS would answer, and what the message tells the operator to do."""
 
 from __future__ import annotations
 
-from ansible_collections.clusterswap.swap.plugins.module_utils.clusterswap_ebs import (
+from ansible_collections.clusterswap.swap.plugins.module_utils.ebs import (
     Incoming,
     InstanceType,
     Target,

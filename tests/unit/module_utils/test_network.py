@@ -1,13 +1,16 @@
-"""The pure rules of plugins/module_utils/clusterswap_network.py, without AWS: slot order, target assignment,
+"""The pure rules of plugins/module_utils/network.py, without AWS: slot order, target assignment,
 maintenance binding, capacity and its messages."""
 
 from __future__ import annotations
 
-from ansible_collections.clusterswap.swap.plugins.module_utils.clusterswap_eip import Eip
-from ansible_collections.clusterswap.swap.plugins.module_utils.clusterswap_network import (
+from ansible_collections.clusterswap.swap.plugins.module_utils.ec2 import (
     Instance,
     Interface,
     PrivateIp,
+    instance_from_aws,
+)
+from ansible_collections.clusterswap.swap.plugins.module_utils.eip import Eip
+from ansible_collections.clusterswap.swap.plugins.module_utils.network import (
     Slot,
     TypeInfo,
     assign_targets,
@@ -15,7 +18,6 @@ from ansible_collections.clusterswap.swap.plugins.module_utils.clusterswap_netwo
     capacity,
     current_slot,
     holders,
-    instance_from_aws,
     slot_order,
 )
 

@@ -1,6 +1,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""EBS attachment rules as AWS applies them, checked before anything is detached (sources as in
-aws-rules.md §1d and §7: API-AttachVolume, UG-DeviceNaming, UG-VolumeLimits, UG-NVMe).
+"""EBS volumes as DescribeVolumes shows them (``describe_volumes``), instance types' EBS limits
+(``ebs_limits``), and the attachment rules as AWS applies them, checked before anything is detached
+(sources as in aws-rules.md §1d and §7: API-AttachVolume, UG-DeviceNaming, UG-VolumeLimits, UG-NVMe).
 
 Every function takes plain descriptions (what DescribeInstances, DescribeInstanceTypes and DescribeVolumes
 answer) and returns problems, each saying what AWS would do and what to do instead, so that a move that AWS
@@ -22,8 +23,13 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
+from ansible_collections.clusterswap.swap.plugins.module_utils.aws import paginate
+from ansible_collections.clusterswap.swap.plugins.module_utils.ec2 import describe_instance_types
 
 #: UG-DeviceNaming's "available" names for EBS volumes on Linux, as the lab's simulator accepts them
 #: (lab/awssim/storage.py): /dev/sd[b-z], /dev/xvd[b-z], /dev/xvd[b-c][a-z]; root /dev/sda1, /dev/xvda;
@@ -52,6 +58,54 @@ class InstanceType:
             max_ebs=ebs.get("MaximumEbsAttachments"),
             limit_type=ebs.get("AttachmentLimitType"),
         )
+
+
+@dataclass(frozen=True)
+class Volume:
+    """An EBS volume as DescribeVolumes shows it."""
+
+    volume_id: str
+    state: str
+    instance_id: str | None = None
+    device: str | None = None
+    attachment_state: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    zone: str | None = None
+
+    @property
+    def name(self) -> str | None:
+        return self.tags.get("Name")
+
+    def snapshot(self) -> dict[str, Any]:
+        """What --diff shows for this volume."""
+        return {"instance_id": self.instance_id, "device": self.device, "state": self.state}
+
+
+def volume_from_aws(raw: dict[str, Any]) -> Volume:
+    att = next(iter(raw.get("Attachments") or []), None) or {}
+    return Volume(
+        volume_id=raw["VolumeId"],
+        state=raw.get("State", ""),
+        instance_id=att.get("InstanceId"),
+        device=att.get("Device"),
+        attachment_state=att.get("State"),
+        tags=boto3_tag_list_to_ansible_dict(raw.get("Tags", [])),
+        zone=raw.get("AvailabilityZone"),
+    )
+
+
+def describe_volumes(client: Any, volume_ids: list[str] | None = None) -> dict[str, Volume]:
+    """Every volume of the region (or the listed ones), by ID: one paginated DescribeVolumes."""
+    answer = paginate(
+        client, "describe_volumes", "volumes", **({"VolumeIds": volume_ids} if volume_ids else {})
+    )
+    return {raw["VolumeId"]: volume_from_aws(raw) for raw in answer.get("Volumes", [])}
+
+
+def ebs_limits(client: Any, types: Iterable[str]) -> dict[str, InstanceType]:
+    """Hypervisor and EBS limits of these types: one DescribeInstanceTypes (DescribeInstances' own
+    `Hypervisor` says xen for Nitro instances too)."""
+    return {name: InstanceType.from_aws(raw) for name, raw in describe_instance_types(client, types).items()}
 
 
 @dataclass(frozen=True)

@@ -1,27 +1,34 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Code every clusterswap AWS module shares, whatever the service (EC2, RDS, ...).
 
-- ``RETRY_DECORATOR``: throttling retried with jittered exponential backoff;
-- ``call``: one API call with those retries, failing with ``AwsCallError`` that names the subject;
-- ``aws_error`` / ``format_aws_error``: the one error format (subject, AWS error code, AWS message);
+- ``run_module``: the one entry point of the modules' ``main()``: builds the ``AnsibleAWSModule``, runs
+  the module's work and fails any AWS error through amazon.aws's ``fail_json_aws`` (the AWS error code
+  and response, the SDK versions and the traceback in the result, visible at -vvv);
+- ``AwsError``: amazon.aws's ``AnsibleAWSError`` with our message (what was being done, to which subject,
+  what AWS answered); ``fail_aws``: how a module fails with one (its partial result kept);
+- ``aws_client``: a client of a service with ``RETRY_DECORATOR`` (throttling retried with jittered backoff);
+- ``call`` / ``paginate``: one API call (every page of a paginated one) with those retries, raising
+  ``AwsError`` that names the subject;
+- ``changes``: AWS errors raised after a change fail with changed=true and what to do;
 - ``wait_until`` / ``Progress``: the one bounded, progress-reporting wait;
 - ``duplicates``: input listed twice;
 - ``Pacer`` / ``pace``: client-side pacing of calls AWS throttles hard (a token bucket on our side).
-
-``clusterswap_eip`` re-exports all of these, so the EIP modules import them from there unchanged.
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing botocore
     import botocore.exceptions
 
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import paginated_query_with_retries
+from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 # Throttling (RequestLimitExceeded, Throttling, ...) is retried with jittered exponential backoff.
@@ -45,24 +52,105 @@ def format_aws_error(action: str, subject: str, code: str, message: str) -> str:
     return f"{action} {subject}: {code}: {message}".rstrip(": ")
 
 
-class AwsCallError(Exception):
-    """An AWS call failed; carries the subject (an EIP, a DB instance) and the AWS error code."""
+class AwsError(AnsibleAWSError):
+    """An AWS call failed: amazon.aws's error type, carrying the botocore error (``exception``), our
+    message (``message``: action, subject, AWS error code and message), the AWS error code (``code``) and
+    whether something had already been changed (``changed``, see ``changes``)."""
 
-    def __init__(self, action: str, subject: str, code: str, message: str) -> None:
+    def __init__(self, action: str, subject: str, exception: BaseException) -> None:
+        code, aws_message = aws_error(exception)
+        super().__init__(message=format_aws_error(action, subject, code, aws_message), exception=exception)
         self.action = action
         self.subject = subject
         self.code = code
-        self.aws_message = message
-        super().__init__(format_aws_error(action, subject, code, message))
+        self.aws_message = aws_message
+        self.changed = False
+
+    def __str__(self) -> str:
+        return str(self.message)
+
+    @property
+    def response(self) -> dict[str, Any] | None:
+        """The AWS response (error code and message, request ID, HTTP status) that ``fail_json_aws`` reads."""
+        response = getattr(self.exception, "response", None)
+        return response if isinstance(response, dict) else None
+
+
+def fail_aws(module: AnsibleAWSModule, error: AwsError, msg: str | None = None, **result: Any) -> NoReturn:
+    """Fail with our message (``msg``, else the error's), the AWS error code (``error_code``), the AWS
+    response, the SDK versions and the traceback, through amazon.aws's ``fail_json_aws``.
+
+    ``fail_json_aws_error`` would append botocore's own text to our message, which already names the code
+    and AWS's message; ``fail_json_aws`` given the error itself keeps our message as it is.
+    """
+    if msg is not None:
+        error.message = msg
+    try:  # fail_json_aws takes the traceback of the exception being handled: make it this one
+        raise error
+    except AwsError:
+        module.fail_json_aws(error, error_code=error.code, **result)
 
 
 def call(client: Any, operation: str, subject: str, action: str, **kwargs: Any) -> dict[str, Any]:
-    """Call an AWS operation with throttling retries; raise AwsCallError naming the subject."""
+    """Call an AWS operation with throttling retries; raise AwsError naming the subject."""
     try:
         return getattr(client, operation)(aws_retry=True, **kwargs)
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
-        code, message = aws_error(exc)
-        raise AwsCallError(action, subject, code, message) from exc
+        raise AwsError(action, subject, exc) from exc
+
+
+def api_name(client: Any, operation: str) -> str:
+    """AWS's name of a client method: describe_db_instances -> DescribeDBInstances."""
+    mapping = getattr(client.meta, "method_to_api_mapping", {}) or {}
+    return mapping.get(operation) or "".join(part.capitalize() for part in operation.split("_"))
+
+
+def paginate(client: Any, operation: str, subject: str, **params: Any) -> dict[str, Any]:
+    """Every page of a paginated describe, merged (botocore's paginator, ``build_full_result``), the whole
+    query retried on throttling; raise AwsError naming the subject."""
+    try:
+        return paginated_query_with_retries(client, operation, retry_decorator=RETRY_DECORATOR, **params)
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+        raise AwsError(f"{api_name(client, operation)} for", subject, exc) from exc
+
+
+@contextlib.contextmanager
+def changes(hint: str) -> Iterator[None]:
+    """Around the calls that change things: an AwsError raised inside fails with changed=true and ``hint``
+    (what to do now) appended to its message."""
+    try:
+        yield
+    except AwsError as exc:
+        exc.changed = True
+        exc.message = f"{exc.message}{hint}"
+        raise
+
+
+# --------------------------------------------------------------------------- the entry point
+
+
+def aws_client(module: AnsibleAWSModule, service: str) -> Any:
+    """A client of ``service`` whose calls retry throttling (``aws_retry=True``)."""
+    return module.client(service, retry_decorator=RETRY_DECORATOR)
+
+
+def run_module(
+    argument_spec: dict[str, Any], work: Callable[[AnsibleAWSModule], Any], **module_kwargs: Any
+) -> None:
+    """A module's ``main()``: build the module (check mode supported), run ``work(module)`` (which exits),
+    and fail any AWS error with our message, the AWS response and the traceback.
+
+    Any other exception is a bug: it is left to Ansible, which shows its traceback.
+    """
+    module = AnsibleAWSModule(argument_spec=argument_spec, **{"supports_check_mode": True, **module_kwargs})
+    try:
+        work(module)
+    except AwsError as exc:
+        fail_aws(module, exc, changed=exc.changed)
+    except AnsibleAWSError as exc:
+        module.fail_json_aws_error(exc)
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+        module.fail_json_aws(exc, changed=False)
 
 
 # --------------------------------------------------------------------------- input

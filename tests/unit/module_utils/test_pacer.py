@@ -1,10 +1,10 @@
-"""Unit tests of the client-side pacing in plugins/module_utils/clusterswap_aws.py (Pacer, pace)."""
+"""Unit tests of the client-side pacing in plugins/module_utils/aws.py (Pacer, pace)."""
 
 from __future__ import annotations
 
 import boto3
 import pytest
-from ansible_collections.clusterswap.swap.plugins.module_utils.clusterswap_aws import Pacer, pace
+from ansible_collections.clusterswap.swap.plugins.module_utils.aws import Pacer, pace
 from botocore.config import Config
 from botocore.exceptions import ClientError
 

@@ -1,0 +1,101 @@
+# Copyright: clusterswap contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The report in Markdown: the run, the window, the phases, the markers, the slowest tasks."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+
+from ansible_collections.clusterswap.swap.plugins.plugin_utils.timeline.report import shown_phases
+from ansible_collections.clusterswap.swap.plugins.plugin_utils.timeline.timefmt import fmt_duration
+
+
+def md_cell(text: Any) -> str:
+    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def phase_status_text(phase: Mapping[str, Any]) -> str:
+    text = phase["status"].replace("_", " ")
+    if phase["status"] == "skipped" and phase["no_hosts_matched"]:
+        text += " (no hosts matched)"
+    if phase["failed_hosts"]:
+        text += f" ({', '.join(phase['failed_hosts'])})"
+    if phase["check_mode"]:
+        text += ", check mode"
+    return text
+
+
+def render_markdown(report: Mapping[str, Any], svg_name: str | None = None) -> str:
+    lines = [f"# Swap timeline: {report['playbook']}", ""]
+    if report["check_mode"]:
+        lines += [
+            "> **CHECK MODE (`--check`): nothing was changed. These are the timings of a dry run,",
+            "> not of a swap; no budget verdict is given.**",
+            "",
+        ]
+    lines += [
+        f"- Run: {report['started_at']} to {report['ended_at']} (UTC), {fmt_duration(report['duration_s'])},"
+        f" status **{report['status']}**",
+        f"- Playbooks: {', '.join(f'`{p}`' for p in report['playbooks'])}",
+        f"- Maintenance: **{report['window']['summary']}**",
+    ]
+    stop = report["stopped_at"]
+    if stop:
+        where = f"phase {stop['phase_index']} `{stop['phase']}`" if stop["phase"] else "unknown phase"
+        task = f", task `{stop['task']}`" if stop["task"] else ""
+        hosts = f" on {', '.join(stop['hosts'])}" if stop["hosts"] else ""
+        msg = f": {stop['message']}" if stop["message"] else ""
+        lines.append(f"- **Stopped** ({stop['reason']}) in {where}{task}{hosts}{msg}")
+        if stop["phases_not_run"]:
+            lines.append(f"- Not run: {', '.join(f'`{n}`' for n in stop['phases_not_run'])}")
+    lines += ["", "## Phases", "", "| # | Phase | Start | Duration | Status |", "|---|---|---|---|---|"]
+    for phase in shown_phases(report):
+        start = f"+{fmt_duration(phase['start_offset_s'])}" if phase["start_offset_s"] is not None else "-"
+        lines.append(
+            f"| {phase['index']} | {md_cell(phase['name'])} | {start} | {fmt_duration(phase['duration_s'])}"
+            f" | {md_cell(phase_status_text(phase))} |"
+        )
+    skipped = [p for p in report["phases"] if p not in shown_phases(report)]
+    if skipped:
+        counts = Counter(p["name"] for p in skipped)
+        names = ", ".join(f"`{md_cell(n)}`" + (f" (x{c})" if c > 1 else "") for n, c in counts.items())
+        lines += ["", f"Skipped, nothing to do ({len(skipped)}): {names}"]
+    lines += render_markdown_markers(report) + render_markdown_slowest(report)
+    if report["warnings"]:
+        lines += ["", "## Warnings", ""] + [f"- {w}" for w in report["warnings"]]
+    if svg_name:
+        lines += ["", f"![timeline]({svg_name})"]
+    return "\n".join(lines) + "\n"
+
+
+def render_markdown_markers(report: Mapping[str, Any]) -> list[str]:
+    if not report["markers"]:
+        return []
+    lines = ["", "## Markers", "", "| At | Event | Label | Host | Task |", "|---|---|---|---|---|"]
+    for m in report["markers"]:
+        lines.append(
+            f"| +{fmt_duration(m['at_offset_s'])} | {md_cell(m['event'])} | {md_cell(m['label'])}"
+            f" | {md_cell(m['host'])} | {md_cell(m['task'])} |"
+        )
+    return lines
+
+
+def render_markdown_slowest(report: Mapping[str, Any]) -> list[str]:
+    lines = ["", "## Slowest tasks"]
+    for phase in report["phases"]:
+        if not phase["slowest_tasks"]:
+            continue
+        lines += [
+            "",
+            f"### {phase['index']}. {phase['name']}",
+            "",
+            "| Task | Duration | Status |",
+            "|---|---|---|",
+        ]
+        lines += [
+            f"| {md_cell(t['name'])} | {fmt_duration(t['duration_s'])} | {t['status']} |"
+            for t in phase["slowest_tasks"]
+        ]
+    return lines

@@ -1,0 +1,133 @@
+"""The modules' one entry point and error path (plugins/module_utils/aws.py: run_module, AwsError, fail_aws,
+changes, paginate): an AWS error fails with our message AND what AWS answered (error code, response,
+traceback); any other exception is a bug and reaches Ansible with its traceback."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+import botocore.exceptions
+import pytest
+from ansible.module_utils._internal import _traceback
+from ansible.module_utils.testing import patch_module_args
+from ansible_collections.clusterswap.swap.plugins.module_utils.aws import (
+    AwsError,
+    call,
+    changes,
+    run_module,
+)
+from ansible_collections.clusterswap.swap.plugins.module_utils.eip import describe_moving_addresses
+from botocore.stub import Stubber
+
+DENIED = "You are not authorized to perform this operation."
+AWS_ANSWER = {
+    "Error": {"Code": "UnauthorizedOperation", "Message": DENIED},
+    "ResponseMetadata": {"RequestId": "req-0123", "HTTPStatusCode": 403},
+}
+OUR_MESSAGE = f"MoveAddressToVpc 127.100.0.1: UnauthorizedOperation: {DENIED}"
+
+
+class RefusingClient:
+    """A client whose every call is refused as AWS refuses it."""
+
+    def move_address_to_vpc(self, **_: Any) -> dict[str, Any]:
+        raise botocore.exceptions.ClientError(AWS_ANSWER, "MoveAddressToVpc")  # type: ignore[arg-type]
+
+
+def refused_move(_module: Any) -> None:
+    call(RefusingClient(), "move_address_to_vpc", "127.100.0.1", "MoveAddressToVpc", PublicIp="127.100.0.1")
+
+
+@pytest.fixture
+def tracebacks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tracebacks decided as in a module process, from the module args Ansible passes when they are on
+    (ANSIBLE_DISPLAY_TRACEBACK=error): a module reads them once per process, so the cached answer is
+    cleared; and importing the controller's display (another test may have) makes the controller decide."""
+    monkeypatch.setattr(_traceback, "_module_tracebacks_enabled_events", None)
+    monkeypatch.setattr(_traceback, "_is_traceback_enabled", _traceback._is_module_traceback_enabled)
+
+
+def run(
+    work: Callable[[Any], None], capsys: pytest.CaptureFixture[str], aws_env: None, **kwargs: Any
+) -> dict[str, Any]:
+    capsys.readouterr()
+    args = {"region": "us-east-1", "_ansible_tracebacks_for": ["error"]}
+    with patch_module_args(args), pytest.raises(SystemExit):
+        run_module({}, work, **kwargs)
+    return json.loads(capsys.readouterr().out.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def test_an_aws_error_fails_with_our_message_and_what_aws_answered(capsys, aws_env, tracebacks) -> None:
+    result = run(refused_move, capsys, aws_env)
+    assert result["failed"] and not result["changed"]
+    assert result["msg"] == OUR_MESSAGE, "our message, word for word, botocore's text not appended"
+    assert result["error_code"] == "UnauthorizedOperation"
+    assert result["error"] == {"code": "UnauthorizedOperation", "message": DENIED}
+    assert result["response_metadata"] == {"request_id": "req-0123", "http_status_code": 403}
+    assert result["boto3_version"] and result["botocore_version"]
+    assert "Traceback" in result["exception"]
+    assert "botocore.exceptions.ClientError" in result["exception"], "the AWS error the failure came from"
+    assert "in refused_move" in result["exception"], "where the module made the call"
+
+
+def test_an_aws_error_after_a_change_says_so_and_what_to_do(capsys, aws_env, tracebacks) -> None:
+    def work(module: Any) -> None:
+        with changes(" (rerun to finish)"):
+            refused_move(module)
+
+    result = run(work, capsys, aws_env)
+    assert result["failed"] and result["changed"]
+    assert result["msg"] == OUR_MESSAGE + " (rerun to finish)"
+    assert result["error"]["code"] == "UnauthorizedOperation"
+
+
+def test_a_bug_that_is_not_an_aws_error_reaches_ansible_with_its_traceback(capsys, aws_env) -> None:
+    def work(module: Any) -> None:
+        {}["missing"]
+
+    with patch_module_args({"region": "us-east-1"}), pytest.raises(KeyError) as raised:
+        run_module({}, work)
+    assert raised.traceback[-1].name == "work", "the traceback points at the bug"
+
+
+def test_an_error_keeps_the_subject_code_and_aws_message() -> None:
+    with pytest.raises(AwsError) as raised:
+        refused_move(None)
+    error = raised.value
+    assert str(error) == OUR_MESSAGE
+    assert (error.subject, error.code) == ("127.100.0.1", "UnauthorizedOperation")
+    assert error.response == AWS_ANSWER
+    assert isinstance(error.exception, botocore.exceptions.ClientError)
+
+
+def test_a_paginated_describe_reads_every_page_and_names_its_subject_on_error(aws_env) -> None:
+    client = boto3.client("ec2", region_name="us-east-1")
+    page = {"MovingAddressStatuses": [{"PublicIp": "127.100.0.1", "MoveStatus": "movingToVpc"}]}
+    last = {"MovingAddressStatuses": [{"PublicIp": "127.100.0.2", "MoveStatus": "restoringToClassic"}]}
+    with Stubber(client) as stub:
+        stub.add_response("describe_moving_addresses", {**page, "NextToken": "page-2"}, {})
+        stub.add_response("describe_moving_addresses", last, {"NextToken": "page-2"})
+        stub.add_client_error(
+            "describe_moving_addresses", service_error_code="AuthFailure", service_message="expired"
+        )
+        assert describe_moving_addresses(client) == {
+            "127.100.0.1": "movingToVpc",
+            "127.100.0.2": "restoringToClassic",
+        }
+        with pytest.raises(AwsError) as raised:
+            describe_moving_addresses(client)
+    assert str(raised.value) == "DescribeMovingAddresses for moving Elastic IPs: AuthFailure: expired"
+
+
+def test_a_botocore_error_not_wrapped_still_fails_with_what_aws_answered(capsys, aws_env, tracebacks) -> None:
+    def work(_module: Any) -> None:
+        RefusingClient().move_address_to_vpc()
+
+    result = run(work, capsys, aws_env)
+    assert result["failed"] and not result["changed"]
+    assert DENIED in result["msg"] and "MoveAddressToVpc" in result["msg"]
+    assert result["error"]["code"] == "UnauthorizedOperation"
+    assert "botocore.exceptions.ClientError" in result["exception"]

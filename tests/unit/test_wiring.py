@@ -61,7 +61,16 @@ PLAN: dict[str, Any] = {
     "problems": [],
     "vpc_moves_needed": 0,
 }
-CONTROLLER_FACTS = {"clusterswap_preflight": PLAN, "cluster_prepare_subnet_prefixes": {"subnet-1": 24}}
+# ... and what the earlier plays of a phase leave on localhost for the later ones (the subnets' prefixes of
+# prepare's 1.4, the storage move's plan, the sample files the clients read).
+VOLUME = {"volume_id": "vol-1", "old": "old-storage-1", "new": "new-storage-1", "device": "/dev/xvdf"}
+SAMPLE = {"volume": "vol-1", "server": "new-storage-1", "path": "/srv/home/a", "sha256": "0" * 64}
+CONTROLLER_FACTS = {
+    "clusterswap_preflight": PLAN,
+    "cluster_prepare_subnet_prefixes": {"subnet-1": 24},
+    "ebs_move_plan": {"volumes": [VOLUME]},
+    "storage_check_samples": [SAMPLE],
+}
 
 
 @dataclass(frozen=True)

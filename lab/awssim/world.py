@@ -341,10 +341,8 @@ def volume_plan() -> dict[str, Any]:
     - storage_servers / postgres_servers: [{old, new, devices}], plus `host_steps: false` for a pair without
       container hosts (its volumes move on the AWS side only: nothing can have mounted them)
     - storage_mounts / postgres_mounts: {new server: {device: mount point}}
-    - volume_mounts: {old server: {device: mount point}} (where labctl mounts the seeded volumes)
     """
-    out: dict[str, Any] = {"storage_servers": [], "postgres_servers": [], "storage_mounts": {}}
-    out |= {"postgres_mounts": {}, "volume_mounts": {}}
+    out: dict[str, Any] = {"storage_servers": [], "postgres_servers": [], "storage_mounts": {}, "postgres_mounts": {}}
     for volume in WORLD["volumes"].values():
         old = volume["instance"]
         new = "new-" + old.removeprefix("old-")
@@ -358,7 +356,6 @@ def volume_plan() -> dict[str, Any]:
             servers.append(pair)
         pair["devices"].append(volume["device"])
         out[f"{kind}_mounts"].setdefault(new, {})[volume["device"]] = volume["mountpoint"]
-        out["volume_mounts"].setdefault(old, {})[volume["device"]] = volume["mountpoint"]
     return out
 
 

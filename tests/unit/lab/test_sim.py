@@ -249,4 +249,4 @@ def test_the_storage_plan_comes_from_the_world_file() -> None:
         {"old": "old-postgres-1", "new": "new-postgres-1", "devices": ["/dev/xvdp"]}
     ]
     assert plan["storage_mounts"]["new-storage-1"] == {"/dev/xvdf": "/srv/home", "/dev/xvdg": "/srv/home2"}
-    assert plan["volume_mounts"]["old-postgres-1"] == {"/dev/xvdp": "/srv/pgdata"}
+    assert plan["postgres_mounts"] == {"new-postgres-1": {"/dev/xvdp": "/srv/pgdata"}}

@@ -342,7 +342,11 @@ def volume_plan() -> dict[str, Any]:
       container hosts (its volumes move on the AWS side only: nothing can have mounted them)
     - storage_mounts / postgres_mounts: {new server: {device: mount point}}
     """
-    out: dict[str, Any] = {"storage_servers": [], "postgres_servers": [], "storage_mounts": {}, "postgres_mounts": {}}
+    out: dict[str, Any] = {
+        f"{kind}_{what}": [] if what == "servers" else {}
+        for kind in ("storage", "postgres")
+        for what in ("servers", "mounts")
+    }
     for volume in WORLD["volumes"].values():
         old = volume["instance"]
         new = "new-" + old.removeprefix("old-")

@@ -31,8 +31,8 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_ta
 from ansible_collections.clusterswap.swap.plugins.module_utils.aws import paginate
 from ansible_collections.clusterswap.swap.plugins.module_utils.ec2 import describe_instance_types
 
-#: UG-DeviceNaming's "available" names for EBS volumes on Linux, as the lab's simulator accepts them
-#: (lab/awssim/storage.py): /dev/sd[b-z], /dev/xvd[b-z], /dev/xvd[b-c][a-z]; root /dev/sda1, /dev/xvda;
+#: UG-DeviceNaming's "available" names for EBS volumes on Linux, as AWS accepts them at AttachVolume:
+#: /dev/sd[b-z], /dev/xvd[b-z], /dev/xvd[b-c][a-z]; root /dev/sda1, /dev/xvda;
 #: trailing partition digits /dev/sd[b-z][1-15] only on paravirtual ("HVM AMIs do not support the use of
 #: trailing numbers on device names, except for /dev/sda1").
 HVM_DEVICE = re.compile(r"^/dev/(sd[b-z]|xvd[b-z]|xvd[b-c][a-z]|sda1|xvda)$")

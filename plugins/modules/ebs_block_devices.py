@@ -93,7 +93,7 @@ notes:
 
 EXAMPLES = r"""
 - name: "S.2 | EBS | Find the old server's volumes by volume ID; stop unless nothing holds them"
-  ebs_block_devices:
+  clusterswap.swap.ebs_block_devices:
     volumes:
       - {volume_id: vol-0123456789abcdef0, device: /dev/xvdf, name: home-1}
     require: free
@@ -101,7 +101,7 @@ EXAMPLES = r"""
     server: "{{ inventory_hostname }}"
 
 - name: "S.6 | Storage up | Wait for the attached volumes on the new server"
-  ebs_block_devices:
+  clusterswap.swap.ebs_block_devices:
     volumes: "{{ storage_mount_volumes }}"
     require: present
     wait_timeout: 60

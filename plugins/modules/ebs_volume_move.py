@@ -137,7 +137,7 @@ extends_documentation_fragment:
 
 EXAMPLES = r"""
 - name: "S.3 | EBS | Move the volumes of the old storage servers to the new ones"
-  ebs_volume_move:
+  clusterswap.swap.ebs_volume_move:
     moves:
       - old: old-storage-1
         new: new-storage-1
@@ -147,7 +147,7 @@ EXAMPLES = r"""
     detach_timeout: 600
 
 - name: "0.7 | Pre-flight | Would every volume attach on its new server? (zones, device names, capacity)"
-  ebs_volume_move:
+  clusterswap.swap.ebs_volume_move:
     moves:
       - {old: old-storage-1, new: new-storage-1}
     preflight: true
@@ -155,7 +155,7 @@ EXAMPLES = r"""
   failed_when: storage_checks.problems | length > 0
 
 - name: "P.3 | EBS | Which volumes would move (plan only)"
-  ebs_volume_move:
+  clusterswap.swap.ebs_volume_move:
     moves:
       - {old: old-postgres-1, new: new-postgres-1, names: [pgdata-1]}
   check_mode: true

@@ -150,11 +150,11 @@ extends_documentation_fragment:
 
 EXAMPLES = r"""
 - name: "2.2 | EIP | Every EIP to its exact maintenance target (swap_plan_info's moves)"
-  eip_associate:
+  clusterswap.swap.eip_associate:
     associations: "{{ clusterswap_preflight.moves.to_maintenance }}"
 
 - name: "6.4 | EIP | Associate with an exact interface and private IP"
-  eip_associate:
+  clusterswap.swap.eip_associate:
     associations:
       - public_ip: 127.100.0.1
         network_interface_id: eni-0123456789abcdef0
@@ -165,7 +165,7 @@ EXAMPLES = r"""
     allow_reassociation: false
 
 - name: "V.1 | EIP | Disassociate from the maintenance server"
-  eip_associate:
+  clusterswap.swap.eip_associate:
     state: absent
     associations:
       - public_ip: 127.100.0.1

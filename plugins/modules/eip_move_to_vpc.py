@@ -110,7 +110,7 @@ extends_documentation_fragment:
 
 EXAMPLES = r"""
 - name: "6.2 | EIP | Move to VPC"
-  eip_move_to_vpc:
+  clusterswap.swap.eip_move_to_vpc:
     public_ips:
       - 127.100.0.1
       - 127.100.0.2
@@ -118,7 +118,7 @@ EXAMPLES = r"""
   register: moved
 
 - name: "6.2 | EIP | Issue the moves now, wait for them in a later task"
-  eip_move_to_vpc:
+  clusterswap.swap.eip_move_to_vpc:
     public_ips: "{{ eips }}"
     wait: false
 

@@ -53,7 +53,7 @@ extends_documentation_fragment:
 
 EXAMPLES = r"""
 - name: "0.3 | EIP | Limits and usage"
-  eip_quota_info:
+  clusterswap.swap.eip_quota_info:
     needed_vpc: "{{ eips | length }}"
   register: eip_quota
 

@@ -77,7 +77,7 @@ extends_documentation_fragment:
 
 EXAMPLES = r"""
 - name: "1.2 | Prepare | Give each target interface the private IPs its EIPs need"
-  eni_private_ips:
+  clusterswap.swap.eni_private_ips:
     interfaces:
       - network_interface_id: eni-0123456789abcdef0
         secondary_private_ips: 7

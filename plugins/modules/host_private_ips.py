@@ -107,7 +107,7 @@ seealso:
 EXAMPLES = r"""
 - name: "P.2 | Prepare | The maintenance server answers on every private IP it was given"
   become: true
-  host_private_ips:
+  clusterswap.swap.host_private_ips:
     interfaces:
       - mac_address: 02:1a:2b:3c:4d:5e
         private_ips: [10.0.1.10, 10.0.1.20, 10.0.1.21, 10.0.1.22]
@@ -115,7 +115,7 @@ EXAMPLES = r"""
 
 - name: Every private IP AWS shows on the host's first interface (amazon.aws.aws_ec2 inventory hostvars)
   become: true
-  host_private_ips:
+  clusterswap.swap.host_private_ips:
     interfaces:
       - mac_address: "{{ eni.mac_address }}"
         private_ips: "{{ eni.private_ip_addresses | map(attribute='private_ip_address') }}"
@@ -125,7 +125,7 @@ EXAMPLES = r"""
 
 - name: Exactly these addresses on this interface (other secondary addresses go; the primary never does)
   become: true
-  host_private_ips:
+  clusterswap.swap.host_private_ips:
     state: exact
     persist: true
     interfaces:

@@ -88,14 +88,14 @@ options:
     elements: str
   source_address:
     description:
-      - The local IP address to bind the client socket to before connecting, for example an office address
-        C(127.10.0.5) in the lab. It must be an address of the machine the module runs on.
+      - The local IP address to bind the client socket to before connecting, for example an address of the
+        office network (C(203.0.113.10)). It must be an address of the machine the module runs on.
       - When not set, the operating system chooses.
     type: str
   proxy_protocol_source:
     description:
       - Open each connection with a PROXY protocol v1 header that names this address as the client, as a
-        network load balancer (or the lab's traffic edge) does, to test a server that listens with
+        network load balancer does, to test a server that listens with
         C(proxy_protocol) directly, for example "an office client" without being on the office network.
       - The server only believes it if it trusts the address the connection really comes from.
       - Must be of the same address family as the server address.
@@ -151,7 +151,7 @@ seealso:
 
 EXAMPLES = r"""
 - name: "2.3 | Maintenance | A normal client gets the maintenance page through the EIP"
-  http_check:
+  clusterswap.swap.http_check:
     url: "http://{{ item }}/"
     host_header: www.pythonanywhere.com
     status: [503]
@@ -162,24 +162,24 @@ EXAMPLES = r"""
   delegate_to: localhost
 
 - name: "5.1 | Office check | Every office check through the bypass, all failures reported at once"
-  http_check:
-    source_address: 127.10.0.5
+  clusterswap.swap.http_check:
+    source_address: 203.0.113.10
     retries: 3
     checks:
       - name: front page
-        url: http://127.100.0.1/
+        url: http://198.51.100.7/
         host_header: www.pythonanywhere.com
         text: PythonAnywhere
       - name: login page
-        url: http://127.100.0.1/login/
+        url: http://198.51.100.7/login/
         host_header: www.pythonanywhere.com
         status: [200, 302]
   delegate_to: localhost
   register: office
 
 - name: Read the Retry-After header of a 503
-  http_check:
-    url: http://127.100.0.1/
+  clusterswap.swap.http_check:
+    url: http://198.51.100.7/
     status: [503]
   delegate_to: localhost
   register: page
@@ -191,7 +191,7 @@ url:
   description: The URL checked (single-check form only).
   returned: when O(url) is given
   type: str
-  sample: http://127.100.0.1/
+  sample: http://198.51.100.7/
 ok:
   description: Whether the check (single form) or every check (O(checks) form) passed.
   returned: always
@@ -237,7 +237,7 @@ results:
   returned: when O(checks) or O(urls) is given
   type: list
   elements: dict
-  sample: [{"name": "front page", "url": "http://127.100.0.1/", "ok": true, "status": 200}]
+  sample: [{"name": "front page", "url": "http://198.51.100.7/", "ok": true, "status": 200}]
 failed_checks:
   description: The names of the checks that failed after all retries.
   returned: when O(checks) or O(urls) is given

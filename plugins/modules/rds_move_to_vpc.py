@@ -144,20 +144,20 @@ extends_documentation_fragment:
 
 EXAMPLES = r"""
 - name: "V.3 | RDS | Move mysql-1 into the VPC"
-  rds_move_to_vpc:
+  clusterswap.swap.rds_move_to_vpc:
     db_instance_identifier: mysql-1
     db_subnet_group_name: clusterswap-vpc
     vpc_security_group_ids: [sg-0123456789abcdef0]
   register: mysql_moved
 
 - name: "V.3 | RDS | Move mysql-1 from the old VPC's subnet group into the new VPC's"
-  rds_move_to_vpc:
+  clusterswap.swap.rds_move_to_vpc:
     db_instance_identifier: mysql-1
     db_subnet_group_name: clusterswap-new-vpc
     vpc_id: vpc-0fedcba9876543210
 
 - name: "0.8 | Pre-flight | Could RDS move mysql-1? (class, option group, replicas, Multi-AZ, zones)"
-  rds_move_to_vpc:
+  clusterswap.swap.rds_move_to_vpc:
     db_instance_identifier: mysql-1
     db_subnet_group_name: clusterswap-new-vpc
     preflight: true
@@ -165,7 +165,7 @@ EXAMPLES = r"""
   failed_when: rds_checks.problems | length > 0
 
 - name: "V.3 | RDS | Move every MySQL DB together (outages overlap)"
-  rds_move_to_vpc:
+  clusterswap.swap.rds_move_to_vpc:
     db_instance_identifiers: [mysql-1, mysql-2]
     db_subnet_group_name: clusterswap-vpc
     wait_timeout: 1800

@@ -129,7 +129,7 @@ extends_documentation_fragment:
 
 EXAMPLES = r"""
 - name: "0.1 | Pre-flight | Read the account and the plan"
-  swap_plan_info:
+  clusterswap.swap.swap_plan_info:
     instance_map: {old-lb-1: new-lb-1, old-lb-2: new-lb-2}
     maintenance_instances: [maint-1]
     stop_instances: [old-lb-1, old-lb-2, old-web-1]
@@ -137,7 +137,7 @@ EXAMPLES = r"""
   register: clusterswap_plan
 
 - name: "2.2 | Maintenance | Every EIP to its exact maintenance target"
-  eip_associate:
+  clusterswap.swap.eip_associate:
     associations: "{{ clusterswap_plan.moves.to_maintenance }}"
 """
 

@@ -24,8 +24,6 @@ NOT_PRODUCT = re.compile(r"^roles/[^/]+/molecule/")
 # each owner's branch removes the lab from them, and the lead removes them from this list as the branches
 # merge. Nothing may be added here.
 NOT_YET_FIXED = {
-    "plugins/module_utils/ebs.py",  # a comment citing the lab's simulator
-    "plugins/modules/http_check.py",  # DOCUMENTATION: "in the lab", "the lab's traffic edge"
     "roles/django_migrate/tasks/main.yml",  # a message naming the lab's cluster_prepare_site
     "roles/maintenance_mode/tasks/configure.yml",  # a message naming the lab's edge
 }

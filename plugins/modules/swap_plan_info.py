@@ -191,8 +191,8 @@ options:
         default: []
       storage_moves:
         description: >-
-          The EBS moves (C(old), C(new), C(devices), C(host_steps)): the old server of each whose host steps run
-          (C(host_steps) not false) must be in the inventory (group C(all)).
+          The EBS moves (C(old), C(new), C(devices), C(host_steps)): the old server of each whose host steps
+          run (C(host_steps) not false) must be in the inventory (group C(all)).
         type: list
         elements: dict
         default: []

@@ -8,6 +8,7 @@ import json
 import os
 import tempfile
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
@@ -41,6 +42,13 @@ from ansible_collections.clusterswap.swap.plugins.module_utils.network import (
     network_limits,
     slot_key,
     slot_order,
+)
+from ansible_collections.clusterswap.swap.plugins.module_utils.preflight import (
+    CHECKS_OPTIONS,
+    Checks,
+    plan_summary,
+    preflight_problems,
+    problems_message,
 )
 
 DOCUMENTATION = r"""
@@ -116,6 +124,102 @@ options:
     type: list
     elements: str
     default: [m5.large, m5.xlarge, m5.2xlarge, m5.4xlarge]
+  checks:
+    description:
+      - Pre-flight's checks beyond the plan, whose problems join RV(problems) (and, like the plan's, keep the
+        record from being written). Omitted, only the plan is checked.
+      - The storage and RDS suboptions take what the read-only checks of those moves found (their modules in
+        preflight mode, C(ebs_block_devices) on the old servers), run before this module.
+    type: dict
+    suboptions:
+      environment:
+        description: The environment the swap runs in (C(staging), C(production), ...).
+        type: str
+        default: ""
+      confirm:
+        description: The confirmation given (C(-e clusterswap_confirm=production)).
+        type: str
+        default: ""
+      confirm_environments:
+        description: Environments that need a confirmation equal to their name.
+        type: list
+        elements: str
+        default: [production]
+      quiet_hours_utc:
+        description: >-
+          C({start, end}) hours, UTC, in which a big swap (storage or VPC parts, or EIPs to move to the VPC)
+          may start.
+        type: dict
+        default: {start: 5, end: 8}
+      allow_any_hour:
+        description: Let a big swap start outside the quiet hours.
+        type: bool
+        default: false
+      parts:
+        description: The swap's parts, C({storage, vpc}) (booleans).
+        type: dict
+        default: {}
+      office_networks:
+        description: >-
+          The office's CIDRs, which bypass the maintenance page: one at least, each an IPv4 CIDR. Omitted,
+          not checked.
+        type: list
+        elements: str
+      new_instances:
+        description: >-
+          C(Name) tags of the new cluster's instances, which must exist (read in the same
+          C(DescribeInstances)).
+        type: list
+        elements: str
+        default: []
+      required_groups:
+        description: Inventory groups the phases run on, which must not be empty.
+        type: list
+        elements: str
+        default: []
+      storage_groups:
+        description: Inventory groups the storage part runs on, which must not be empty when it runs.
+        type: list
+        elements: str
+        default: []
+      inventory_groups:
+        description: The inventory's groups, group name to host names (the play's C(groups)).
+        type: dict
+        default: {}
+      storage_problems:
+        description: What M(ebs_volume_move) in preflight mode found (its C(problems)).
+        type: list
+        elements: str
+        default: []
+      storage_moves:
+        description: >-
+          The EBS moves (C(old), C(new), C(devices), C(host_steps)): the old server of each whose host steps
+          run (C(host_steps) not false) must be in the inventory (group C(all)).
+        type: list
+        elements: dict
+        default: []
+      storage_device_results:
+        description: >-
+          The registered C(results) of M(ebs_block_devices) looped over the old storage servers (C(item.old)):
+          their C(problems), and which were C(unreachable).
+        type: list
+        elements: dict
+        default: []
+      rds_instances:
+        description: The RDS DB instances to move into the VPC.
+        type: list
+        elements: str
+        default: []
+      db_subnet_group:
+        description: >-
+          The DB subnet group they move into (with C(parts.vpc), needed when there are RDS instances).
+        type: str
+        default: ""
+      rds_problems:
+        description: What M(rds_move_to_vpc) in preflight mode found (its C(problems)).
+        type: list
+        elements: str
+        default: []
 notes:
   - "C(location) of an EIP: C(old), C(maintenance) or C(new) only on that exact target (interface and private
     IP, not just the instance); C(misplaced) on the instance of one of its targets but on another address
@@ -238,6 +342,15 @@ problems:
   returned: always
   type: list
   elements: str
+problems_message:
+  description: The problems numbered, as pre-flight fails with them.
+  returned: always
+  type: str
+summary:
+  description: >-
+    Where the swap stands in one paragraph (stage, locations, unpinned targets, VPC moves, VPC EIPs free).
+  returned: always
+  type: str
 record_written:
   description: Whether this run wrote the plan record (created, or a pin added; never in check mode).
   returned: always
@@ -268,6 +381,7 @@ ARGUMENT_SPEC: dict[str, Any] = {
         "elements": "str",
         "default": list(DEFAULT_SUGGESTED_TYPES),
     },
+    "checks": {"type": "dict", "options": CHECKS_OPTIONS},
 }
 
 ROLES = ("old", "maintenance", "new")
@@ -841,8 +955,12 @@ def run(module: AnsibleAWSModule) -> dict[str, Any]:
     named = {t.instance for e in recorded or [] for t in e.targets.values() if t.instance}
     names = sorted({*instance_map, *instance_map.values(), *maintenance, *params["stop_instances"], *named})
 
+    checks = Checks.from_params(params["checks"]) if params["checks"] is not None else None
+    new_only = [n for n in checks.new_instances if n not in names] if checks else []
+
     client = ec2_client(module)
-    instances = resolve_instances(describe_instances_by_name(client, names), problems)
+    found = describe_instances_by_name(client, [*names, *new_only])
+    instances = resolve_instances({n: found[n] for n in names}, problems)
     addresses = describe_addresses(client)
     moving = describe_moving_addresses(client)
     suggested = [str(t) for t in params["suggested_instance_types"]]
@@ -888,6 +1006,17 @@ def run(module: AnsibleAWSModule) -> dict[str, Any]:
     if params["check_permissions"]:
         stop_ids = [instances[n].instance_id for n in params["stop_instances"] if n in instances]
         problems.extend(permission_problems(client, eips, instances, stop_ids))
+    if checks is not None:
+        problems.extend(
+            preflight_problems(
+                checks,
+                vpc_moves_needed=needed,
+                hour=datetime.now(UTC).hour,
+                new_found={n for n, matches in found.items() if matches},
+                maintenance=maintenance,
+                states={n: i.state for n, i in instances.items()},
+            )
+        )
 
     written = False
     wanted = recorded is None or pins_added > 0
@@ -895,7 +1024,7 @@ def run(module: AnsibleAWSModule) -> dict[str, Any]:
         write_record(params["record"], entries)
         written = True
     maint_ids = {n: instances[n].instance_id for n in maintenance if n in instances}
-    return {
+    result = {
         "changed": False,
         "stage": stage_of(eips),
         "eips": eips,
@@ -915,6 +1044,7 @@ def run(module: AnsibleAWSModule) -> dict[str, Any]:
         "record_version": version,
         "pins_added": pins_added,
     }
+    return {**result, "problems_message": problems_message(problems), "summary": plan_summary(result)}
 
 
 def main() -> None:

@@ -1,0 +1,72 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The lists the EIP and interface modules take, built from pre-flight's plan (swap_plan_info's result)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+
+def eni_ip_counts(capacity: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """eni_private_ips' interfaces: each interface with IPs to add, and how many it must have in all."""
+    return [
+        {
+            "network_interface_id": item["network_interface_id"],
+            "secondary_private_ips": int(item["secondary_private_ips"]) + int(item["count"]),
+        }
+        for entry in capacity
+        for item in entry.get("to_assign") or []
+        if int(item.get("count") or 0) > 0
+    ]
+
+
+def target_subnets(instances: dict[str, dict[str, Any]], names: list[str]) -> list[str]:
+    """The subnets of every interface of the named instances (each once, in order)."""
+    out: list[str] = []
+    for name in names:
+        for eni in instances[name].get("interfaces") or []:
+            if eni["subnet_id"] not in out:
+                out.append(eni["subnet_id"])
+    return out
+
+
+def subnet_prefixes(subnets: list[dict[str, Any]]) -> dict[str, int]:
+    """Subnet ID -> prefix length of its CIDR (ec2_vpc_subnet_info's ``subnets``)."""
+    return {s["id"]: int(str(s["cidr_block"]).rsplit("/", 1)[1]) for s in subnets}
+
+
+def host_interfaces(enis: list[dict[str, Any]], prefixes: dict[str, int]) -> list[dict[str, Any]]:
+    """host_private_ips' interfaces: {mac_address, private_ips, prefix_length} of each interface of a host."""
+    out = []
+    for eni in enis:
+        if eni["subnet_id"] not in prefixes:
+            raise ValueError(
+                f"host_interfaces: no prefix length for subnet {eni['subnet_id']} of {eni['mac_address']}: "
+                "read the subnets of the target interfaces first (prepare's step 1.4)"
+            )
+        out.append(
+            {
+                "mac_address": eni["mac_address"],
+                "private_ips": [a["private_ip_address"] for a in eni.get("private_ip_addresses") or []],
+                "prefix_length": prefixes[eni["subnet_id"]],
+            }
+        )
+    return out
+
+
+def eip_disassociations(eips: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """eip_associate's state=absent list: every plan EIP that must move to the VPC, by public IP."""
+    return [{"public_ip": e["public_ip"]} for e in eips if e.get("needs_move_to_vpc")]
+
+
+class FilterModule:
+    """The association and interface lists (clusterswap.swap.eni_ip_counts, host_interfaces, ...)."""
+
+    def filters(self) -> dict[str, Callable[..., Any]]:
+        return {
+            "eni_ip_counts": eni_ip_counts,
+            "target_subnets": target_subnets,
+            "subnet_prefixes": subnet_prefixes,
+            "host_interfaces": host_interfaces,
+            "eip_disassociations": eip_disassociations,
+        }

@@ -1,0 +1,34 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""HTTP checks through the EIPs: their URLs, and the office checks as http_check takes them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+
+def eip_urls(eips: list[Any], path: str = "/") -> list[str]:
+    """``http://<address><path>`` for each EIP: an address, or a plan entry with ``public_ip``."""
+    if not path.startswith("/"):
+        raise ValueError(f"eip_urls: the path {path!r} must start with '/'")
+    return [f"http://{e['public_ip'] if isinstance(e, dict) else e}{path}" for e in eips]
+
+
+def office_checks(checks: list[dict[str, Any]], base_url: str = "") -> list[dict[str, Any]]:
+    """Each check with its ``url``: its own, or ``base_url`` + its ``path`` (``path`` itself dropped)."""
+    out = []
+    for check in checks:
+        if "url" not in check and "path" not in check:
+            raise ValueError(f"office_checks: check {check.get('name', check)!r} has neither url nor path")
+        if "url" not in check and not base_url:
+            raise ValueError(f"office_checks: check {check.get('name', check)!r} has a path and no base_url")
+        url = check["url"] if "url" in check else base_url + str(check["path"])
+        out.append({**{k: v for k, v in check.items() if k != "path"}, "url": url})
+    return out
+
+
+class FilterModule:
+    """clusterswap.swap.eip_urls, office_checks."""
+
+    def filters(self) -> dict[str, Callable[..., Any]]:
+        return {"eip_urls": eip_urls, "office_checks": office_checks}

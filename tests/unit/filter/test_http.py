@@ -1,0 +1,53 @@
+"""Unit tests of plugins/filter/http.py: the EIPs' URLs and the office checks."""
+
+from __future__ import annotations
+
+import pytest
+from ansible_collections.clusterswap.swap.plugins.filter.http import FilterModule, eip_urls, office_checks
+
+
+def test_eip_urls_from_addresses_and_plan_entries() -> None:
+    assert eip_urls(["127.100.0.1", {"public_ip": "127.100.0.2", "name": "web-1"}]) == [
+        "http://127.100.0.1/",
+        "http://127.100.0.2/",
+    ]
+    assert eip_urls(["127.100.0.1"], "/any/path?check=1") == ["http://127.100.0.1/any/path?check=1"]
+    assert eip_urls([]) == []
+
+
+def test_eip_urls_refuse_a_relative_path() -> None:
+    with pytest.raises(ValueError, match="must start with '/'"):
+        eip_urls(["127.100.0.1"], "health")
+
+
+def test_office_checks_join_paths_to_the_base_url_and_keep_the_rest() -> None:
+    checks = [
+        {"name": "home", "path": "/", "status": [200], "text": "Welcome"},
+        {"name": "api", "url": "http://api.example.org/ping", "source_address": "127.10.0.5"},
+    ]
+    assert office_checks(checks, "http://127.100.0.1") == [
+        {"name": "home", "url": "http://127.100.0.1/", "status": [200], "text": "Welcome"},
+        {"name": "api", "url": "http://api.example.org/ping", "source_address": "127.10.0.5"},
+    ]
+    assert checks[0]["path"] == "/", "the input is not changed"
+
+
+def test_an_url_wins_over_a_path() -> None:
+    [check] = office_checks([{"name": "x", "url": "http://a/", "path": "/b"}], "http://base")
+    assert check == {"name": "x", "url": "http://a/"}
+
+
+@pytest.mark.parametrize(
+    ("check", "base", "error"),
+    [
+        ({"name": "nowhere"}, "http://base", "'nowhere' has neither url nor path"),
+        ({"name": "home", "path": "/"}, "", "'home' has a path and no base_url"),
+    ],
+)
+def test_office_checks_refuse_a_check_without_a_place(check: dict, base: str, error: str) -> None:
+    with pytest.raises(ValueError, match=error):
+        office_checks([check], base)
+
+
+def test_the_filters_are_registered() -> None:
+    assert set(FilterModule().filters()) == {"eip_urls", "office_checks"}

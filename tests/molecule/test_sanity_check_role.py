@@ -118,4 +118,4 @@ def test_check_mode_reports_failures_without_stopping(site: Site, tmp_path: Path
 def test_no_checks_is_an_error_that_says_what_to_set(tmp_path: Path) -> None:
     proc = run_role(tmp_path, {"sanity_check_checks": []})
     assert proc.returncode == 2
-    assert "set them in the inventory" in proc.stdout
+    assert "set clusterswap_office_checks in the inventory" in proc.stdout

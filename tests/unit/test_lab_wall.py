@@ -20,13 +20,6 @@ PRODUCT = ["roles", "plugins", "playbooks", "inventories/staging", "inventories/
 LAB = re.compile(r"(?<![A-Za-z0-9])lab(?![A-Za-z0-9])", re.IGNORECASE)
 # Not product code: the roles' molecule scenarios are tests that run the roles on the lab's container image.
 NOT_PRODUCT = re.compile(r"^roles/[^/]+/molecule/")
-# Files still to be fixed by the parallel work on issue 11 (module_utils and modules, the other roles' tasks):
-# each owner's branch removes the lab from them, and the lead removes them from this list as the branches
-# merge. Nothing may be added here.
-NOT_YET_FIXED = {
-    "roles/django_migrate/tasks/main.yml",  # a message naming the lab's cluster_prepare_site
-    "roles/maintenance_mode/tasks/configure.yml",  # a message naming the lab's edge
-}
 
 
 def product_files() -> list[str]:
@@ -66,14 +59,11 @@ def test_the_product_is_checked() -> None:
     assert "playbooks/full-swap.yml" in files and "roles/go_live/defaults/main.yml" in files
     assert "inventories/production/group_vars/all/swap.yml" in files
     assert not any(f.startswith("roles/maintenance_mode/molecule/") for f in files)
-    assert set(files) >= NOT_YET_FIXED, "a file in NOT_YET_FIXED no longer exists: remove it from the list"
 
 
 def test_product_code_never_names_the_lab() -> None:
     leaks = {}
     for relative in product_files():
-        if relative in NOT_YET_FIXED:
-            continue
         found = lab_mentions((REPO / relative).read_text(errors="replace"))
         if found:
             leaks[relative] = found

@@ -66,7 +66,9 @@ def test_on_nitro_a_volume_is_an_nvme_device_found_by_its_volume_id(lab: dict[st
     in_container(NITRO, f"mkdir -p /mnt/lab-uuid && mount UUID={uuid} /mnt/lab-uuid && umount /mnt/lab-uuid")
     ec2().detach_volume(VolumeId=volume_id)
     wait_for("volume available", lambda: volume_state(volume_id) == ("available", None))
-    assert not _exists(NITRO, f"/dev/disk/by-uuid/{uuid}")
+    # the node and its links leave the OS around the time the detach completes, not before DescribeVolumes
+    # says available (as the by-id link above): wait for them as for the node
+    wait_for("its by-uuid link gone", lambda: not _exists(NITRO, f"/dev/disk/by-uuid/{uuid}"))
     ec2().delete_volume(VolumeId=volume_id)
 
 

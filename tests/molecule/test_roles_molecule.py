@@ -15,11 +15,12 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 IMAGE = "localhost/clusterswap-lab:latest"
 # (directory molecule runs in, scenario): the role scenarios, and the repo's scenarios of several roles.
-# storage_move (~2 min) runs in `make long`: the lab's storage tests run the same roles on the lab's hosts.
+# storage and storage_move (~2 min each) run in `make long` (CI time): `make test` runs the same storage roles
+# on the lab's hosts (tests/lab/test_storage_swap.py, and the vpc-to-vpc swap end to end, byte for byte).
 SCENARIOS = [
     ("roles/maintenance_mode", "default"),
     ("roles/django_migrate", "default"),
-    ("", "storage"),
+    pytest.param("", "storage", marks=pytest.mark.long),
     pytest.param("", "storage_move", marks=pytest.mark.long),
 ]
 ANSI = re.compile(r"\x1b\[[0-9;]*m")

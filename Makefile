@@ -64,7 +64,7 @@ unit: venv ## unit tests (moto in-process, no lab needed)
 
 test: setup ## every linter and every test but the long rehearsals, bringing up what they need
 	$(MAKE) lint
-	$(PY) -m pytest -m "not long" tests
+	$(PY) -m pytest -m "not long" --durations=40 tests
 
 long: setup ## the long rehearsals (marked long): the vpc-day swap twice, and checked after every phase
 	$(PY) -m pytest -m long tests

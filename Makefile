@@ -7,6 +7,8 @@ SCENARIO ?= default
 # The lab's latency profile scale: 0.05 makes a 60 s EC2 stop take 3 s, keeping real proportions.
 LATENCY ?= 0.05
 PLAYBOOK ?= playbooks/full-swap.yml
+# Another inventory to run the swap with on the lab (e.g. inventories/staging; empty: the lab's own).
+INVENTORY ?=
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 export ANSIBLE_CONFIG := $(abspath ansible.cfg)
 
@@ -48,7 +50,8 @@ lab-reset: venv ## down, then up with SCENARIO: a fresh rehearsal
 	$(PY) -m lab.labctl up --scenario $(SCENARIO) --latency-scale $(LATENCY)
 
 swap: lab-up ## rehearse the swap on the lab: full-swap.yml on SCENARIO, then the timeline
-	$(PY) -m lab.labctl swap --scenario $(SCENARIO) --playbook $(PLAYBOOK) --latency-scale $(LATENCY)
+	$(PY) -m lab.labctl swap --scenario $(SCENARIO) --playbook $(PLAYBOOK) --latency-scale $(LATENCY) \
+		$(if $(INVENTORY),--inventory $(INVENTORY))
 
 lint: venv ## ruff, yamllint, ansible-lint, ansible-doc on every module
 	ruff check .

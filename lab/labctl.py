@@ -4,7 +4,7 @@
     python -m lab.labctl seed   --scenario NAME
     python -m lab.labctl status
     python -m lab.labctl down
-    python -m lab.labctl swap   --scenario NAME [--playbook playbooks/full-swap.yml]
+    python -m lab.labctl swap   --scenario NAME [--playbook playbooks/full-swap.yml] [--inventory DIR]
 
 `up` builds the host image if missing, starts the simulated AWS (moto server on 127.0.0.1:5055, with the
 podman host hooks), creates the network, the container hosts and the volumes, seeds the scenario and
@@ -52,6 +52,12 @@ SCENARIO_FILE = STATE_DIR / "scenario"
 # The runbook's records (plan, manifests) for this world: inventories/lab sets clusterswap_record in here.
 RECORDS_DIR = STATE_DIR / "records"
 DEFAULT_PLAYBOOK = "playbooks/full-swap.yml"
+# Another inventory (inventories/staging) run on the lab: this source on top of it reaches the lab's
+# containers and says what the lab's network is (lab/overlay/hosts.yml); the lab's endpoint and dummy
+# credentials come from the environment, as a real account's would.
+OVERLAY = "lab/overlay"
+# dummy: the simulator accepts any
+LAB_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
 
 def say(msg: str) -> None:
@@ -493,7 +499,18 @@ def report_probe(out: Path) -> None:
     )
 
 
-def cmd_swap(scenario: str, playbook: str, latency_scale: float | None) -> int:
+def playbook_args(inventory: str | None) -> list[str]:
+    """ansible-playbook's arguments besides the playbook: none for the lab's own inventory (ansible.cfg's),
+    else the other inventory, the lab overlay on top of it, and only the hosts that have a container."""
+    if not inventory:
+        return []
+    if not (REPO / inventory).is_dir():
+        raise SystemExit(f"lab: {inventory} is not an inventory directory here (e.g. inventories/staging)")
+    return ["-i", inventory, "-i", OVERLAY, "--limit", "localhost:lab_hosts"]
+
+
+def cmd_swap(scenario: str, playbook: str, latency_scale: float | None, inventory: str | None = None) -> int:
+    extra = playbook_args(inventory)
     cmd_up(scenario, latency_scale)
     if swapped():  # the runbook finds the swap done and changes nothing; `make lab-reset` rehearses afresh
         say(f"a swap already ran on this {scenario} world: the playbook should find it done")
@@ -503,12 +520,14 @@ def cmd_swap(scenario: str, playbook: str, latency_scale: float | None) -> int:
         rc = 1
     else:
         env = {**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "AWS_ENDPOINT_URL": SIM_URL}
+        if inventory:
+            env.update(LAB_CREDENTIALS)
         ansible = Path(sys.executable).with_name("ansible-playbook")
         mark_swapped()
         probe_out = REPO / "reports" / f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-probe.json"
         probe = start_probe(probe_out)
         try:
-            rc = subprocess.run([str(ansible), str(path)], cwd=REPO, env=env, check=False).returncode
+            rc = subprocess.run([str(ansible), *extra, str(path)], cwd=REPO, env=env, check=False).returncode
         finally:
             stop_probe(probe)
         say(f"{playbook} finished with exit code {rc}")
@@ -530,6 +549,11 @@ def main(argv: list[str] | None = None) -> int:
         help="the simulated AWS's latency scale when it starts (default: $LAB_LATENCY_SCALE, else its own)",
     )
     parser.add_argument("--playbook", default=DEFAULT_PLAYBOOK)
+    parser.add_argument(
+        "--inventory",
+        default=None,
+        help="swap: run with this inventory (e.g. inventories/staging) on the lab instead of inventories/lab",
+    )
     args = parser.parse_args(argv)
     if os.geteuid() != 0 and args.command != "status":
         raise SystemExit("lab: must run as root (podman, loop devices, port 80)")
@@ -542,7 +566,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "down":
         cmd_down()
     else:
-        return cmd_swap(args.scenario, args.playbook, args.latency_scale)
+        return cmd_swap(args.scenario, args.playbook, args.latency_scale, args.inventory)
     return 0
 
 

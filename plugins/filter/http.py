@@ -27,8 +27,34 @@ def office_checks(checks: list[dict[str, Any]], base_url: str = "") -> list[dict
     return out
 
 
+def office_check_report(
+    result: dict[str, Any], rollback_command: str, inventory_sources: list[str] | None = None
+) -> str:
+    """What an operator reads when the office checks failed: how many, each failure, how to roll back
+    (with the inventories of this run) and how to retry. ``result`` is http_check's (``results``, ``msg``)."""
+    results = result.get("results") or []
+    failures = [r for r in results if not r.get("ok")]
+    head = f"Office check FAILED: {len(failures)} of {len(results)} check(s) failed"
+    lines = [head + ("." if results else f": {result.get('msg') or 'no result'}.")]
+    lines.append(
+        "The new cluster is NOT live: the EIPs are still on the maintenance server (users see its page)."
+    )
+    for f in failures:
+        source = f" from {f['source_address']}" if f.get("source_address") else ""
+        lines.append(f"  - {f.get('name')}: {f.get('url')}{source}: {f.get('error')}")
+        lines.append(f"    (after {f.get('attempts')} attempt(s))")
+    sources = "".join(f" -i {s}" for s in inventory_sources or [])
+    lines.append(f"To roll back to the old cluster: {rollback_command}{sources}")
+    lines.append("To retry the checks after a fix: ansible-playbook playbooks/office-check.yml")
+    return "\n".join(lines)
+
+
 class FilterModule:
-    """clusterswap.swap.eip_urls, office_checks."""
+    """clusterswap.swap.eip_urls, office_checks, office_check_report."""
 
     def filters(self) -> dict[str, Callable[..., Any]]:
-        return {"eip_urls": eip_urls, "office_checks": office_checks}
+        return {
+            "eip_urls": eip_urls,
+            "office_checks": office_checks,
+            "office_check_report": office_check_report,
+        }

@@ -138,6 +138,26 @@ def test_normal_update_end_to_end_then_nothing_to_do(lab: dict[str, Any]) -> Non
     assert_allowed(lab_api("/_lab/api-stats"), storage=False, vpc=False)
 
 
+@pytest.mark.long  # a third normal update (~2 min): `make long`; make test parses staging on the lab
+def test_staging_inventory_swaps_the_lab_then_nothing_to_do(lab: dict[str, Any]) -> None:
+    """`make swap INVENTORY=inventories/staging`: staging's hosts, groups and plan (EIPs only), reached on the
+    lab through lab/overlay with the lab's endpoint and dummy credentials."""
+    labctl("seed", "--scenario", "default")
+    first = swap("default", "--inventory", "inventories/staging")
+    assert first.returncode == 0, failed_lines(first.stdout)
+    assert_live_on_new_cluster(8)
+    assert_users_saw_old_then_page_then_new(probe_report(first.stdout), max_no_page=1.5)
+    states = instance_states()
+    for name in ["old-lb-1", "old-lb-2", "old-web-1", "old-housekeeping-1"]:
+        assert states[name] == "stopped", (name, states[name])
+    record = REPO / "lab" / ".state" / "records" / "staging-plan.json"
+    assert record.exists(), "the plan record is the lab's, never in the operator's home"
+    second = swap("default", "--inventory", "inventories/staging")
+    assert second.returncode == 0, failed_lines(second.stdout)
+    assert changed(second.stdout) == 0, failed_lines(second.stdout)
+    assert_allowed(lab_api("/_lab/api-stats"), storage=False, vpc=False)
+
+
 def test_check_mode_on_an_unswapped_lab_changes_nothing(lab: dict[str, Any]) -> None:
     labctl("seed", "--scenario", "default")
     before_eips, before_states = eips_by_holder(), instance_states()

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from ansible_collections.clusterswap.swap.plugins.filter.http import FilterModule, eip_urls, office_checks
+from ansible_collections.clusterswap.swap.plugins.filter.http import (
+    FilterModule,
+    eip_urls,
+    office_check_report,
+    office_checks,
+)
 
 
 def test_eip_urls_from_addresses_and_plan_entries() -> None:
@@ -50,4 +55,40 @@ def test_office_checks_refuse_a_check_without_a_place(check: dict, base: str, er
 
 
 def test_the_filters_are_registered() -> None:
-    assert set(FilterModule().filters()) == {"eip_urls", "office_checks"}
+    assert set(FilterModule().filters()) == {"eip_urls", "office_checks", "office_check_report"}
+
+
+def test_office_check_report_names_each_failure_and_how_to_roll_back() -> None:
+    result = {
+        "ok": False,
+        "results": [
+            {"name": "home", "url": "http://127.100.0.1/", "ok": True, "attempts": 1},
+            {
+                "name": "api",
+                "url": "http://127.100.0.1/api",
+                "source_address": "127.10.0.5",
+                "ok": False,
+                "error": "status 503, expected [200]",
+                "attempts": 3,
+            },
+        ],
+    }
+    report = office_check_report(result, "ansible-playbook playbooks/rollback.yml", ["/srv/inv/production"])
+    assert report.splitlines() == [
+        "Office check FAILED: 1 of 2 check(s) failed.",
+        "The new cluster is NOT live: the EIPs are still on the maintenance server (users see its page).",
+        "  - api: http://127.100.0.1/api from 127.10.0.5: status 503, expected [200]",
+        "    (after 3 attempt(s))",
+        "To roll back to the old cluster: ansible-playbook playbooks/rollback.yml -i /srv/inv/production",
+        "To retry the checks after a fix: ansible-playbook playbooks/office-check.yml",
+    ]
+
+
+def test_office_check_report_without_results_gives_the_modules_message() -> None:
+    report = office_check_report({"ok": False, "msg": "checks: each item needs a url"}, "rollback")
+    assert (
+        report.splitlines()[0]
+        == "Office check FAILED: 0 of 0 check(s) failed: checks: each item needs a url."
+    )
+    assert "To roll back to the old cluster: rollback" in report
+    assert office_check_report({}, "rollback").splitlines()[0].endswith(": no result.")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+import traceback
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
@@ -88,7 +89,15 @@ def fail_aws(module: AnsibleAWSModule, error: AwsError, msg: str | None = None, 
     try:  # fail_json_aws takes the traceback of the exception being handled: make it this one
         raise error
     except AwsError:
-        module.fail_json_aws(error, error_code=error.code, **result)
+        module.fail_json_aws(error, error_code=error.code, **result, **verbose_traceback(module, error))
+
+
+def verbose_traceback(module: AnsibleAWSModule, error: BaseException) -> dict[str, str]:
+    """At -vvv, the traceback of an AWS error in the result (``traceback``), down to the AWS call: Ansible
+    itself adds one (``exception``) only with ANSIBLE_DISPLAY_TRACEBACK=error."""
+    if getattr(module, "_verbosity", 0) < 3:
+        return {}
+    return {"traceback": "".join(traceback.format_exception(error))}
 
 
 def call(client: Any, operation: str, subject: str, action: str, **kwargs: Any) -> dict[str, Any]:
@@ -150,7 +159,7 @@ def run_module(
     except AnsibleAWSError as exc:
         module.fail_json_aws_error(exc)
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
-        module.fail_json_aws(exc, changed=False)
+        module.fail_json_aws(exc, changed=False, **verbose_traceback(module, exc))
 
 
 # --------------------------------------------------------------------------- input

@@ -131,3 +131,25 @@ def test_a_botocore_error_not_wrapped_still_fails_with_what_aws_answered(capsys,
     assert DENIED in result["msg"] and "MoveAddressToVpc" in result["msg"]
     assert result["error"]["code"] == "UnauthorizedOperation"
     assert "botocore.exceptions.ClientError" in result["exception"]
+
+
+@pytest.mark.parametrize("verbosity", [0, 3])
+def test_at_vvv_an_aws_error_carries_its_traceback_without_display_traceback(
+    capsys, aws_env, verbosity
+) -> None:
+    capsys.readouterr()
+    with (
+        patch_module_args({"region": "us-east-1", "_ansible_verbosity": verbosity}),
+        pytest.raises(SystemExit),
+    ):
+        run_module({}, refused_move)
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["msg"] == OUR_MESSAGE and "exception" not in result, "Ansible's own traceback is off"
+    if verbosity < 3:
+        assert "traceback" not in result
+    else:
+        assert result["traceback"].startswith("Traceback (most recent call last)")
+        assert (
+            "botocore.exceptions.ClientError" in result["traceback"]
+            and "in refused_move" in result["traceback"]
+        )

@@ -172,6 +172,7 @@ def test_check_mode_on_an_unswapped_lab_changes_nothing(lab: dict[str, Any]) -> 
     assert order == sorted(order), "--list-tasks reads like the checklist, in order"
 
 
+@pytest.mark.long  # seeds 57 hosts (~1 min): `make long`; make test stops the incident in the simulator
 def test_incident_stops_in_preflight_before_the_window(lab: dict[str, Any]) -> None:
     proc = swap("incident")
     assert proc.returncode != 0

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
+
 from tests.integration.conftest import recap
 
 
@@ -85,6 +87,7 @@ def test_run_interrupted_during_the_moves_is_finished_by_a_rerun(sim_server) -> 
     assert recap(server.playbook().stdout)["changed"] == 0
 
 
+@pytest.mark.long  # ~1 min: `make long`; make test keeps the modules' throttling tests (tests/unit/modules)
 def test_throttled_calls_are_retried(sim_server) -> None:
     server = sim_server("vpc-day")
     server.prepare()

@@ -8,10 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent
 
 
+@pytest.mark.long  # ~1 min: `make long`; test_eip_vpc_migration.py runs this playbook four ways
 def test_molecule_eip_vpc_migration() -> None:
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     env.pop("AWS_ENDPOINT_URL", None)  # the scenario starts its own simulator

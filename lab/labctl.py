@@ -56,8 +56,8 @@ DEFAULT_PLAYBOOK = "playbooks/full-swap.yml"
 # containers and says what the lab's network is (lab/overlay/hosts.yml); the lab's endpoint and dummy
 # credentials come from the environment, as a real account's would.
 OVERLAY = "lab/overlay"
-# dummy: the simulator accepts any
-LAB_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+# the lab's dummy credentials, as a profile's file (the simulator accepts any)
+LAB_CREDENTIALS = {"AWS_SHARED_CREDENTIALS_FILE": str(REPO / "lab" / "aws-credentials")}
 
 
 def say(msg: str) -> None:

@@ -60,8 +60,7 @@ def plan_vars(url: str, workdir: Path, side: str) -> Path:
     variables = {
         "clusterswap_aws_environment": {
             "AWS_ENDPOINT_URL": url,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SHARED_CREDENTIALS_FILE": str(REPO / "lab" / "aws-credentials"),
             "AWS_DEFAULT_REGION": "us-east-1",
         },
         "clusterswap_instance_map": plan["instance_map"],

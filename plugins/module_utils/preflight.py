@@ -36,6 +36,7 @@ CHECKS_OPTIONS: dict[str, Any] = {
     "rds_instances": STRS,
     "db_subnet_group": {"type": "str", "default": ""},
     "rds_problems": STRS,
+    "aws_environment_names": STRS,
 }
 
 
@@ -62,6 +63,7 @@ class Checks:
     rds_instances: list[str] = field(default_factory=list)
     db_subnet_group: str = ""
     rds_problems: list[str] = field(default_factory=list)
+    aws_environment_names: list[str] = field(default_factory=list)
 
     @classmethod
     def from_params(cls, raw: dict[str, Any]) -> Checks:
@@ -88,6 +90,7 @@ class Checks:
             rds_instances=[str(r) for r in raw.get("rds_instances") or []],
             db_subnet_group=str(raw.get("db_subnet_group") or ""),
             rds_problems=[str(p) for p in raw.get("rds_problems") or []],
+            aws_environment_names=[str(n) for n in raw.get("aws_environment_names") or []],
         )
 
 
@@ -146,6 +149,23 @@ def office_network_problems(networks: list[str] | None) -> list[str]:
         f"office network {n} is not a CIDR like 203.0.113.0/24: fix clusterswap_office_networks"
         for n in networks
         if not is_cidr(str(n))
+    ]
+
+
+#: environment variables that hold an AWS secret (botocore's credential variables)
+SECRET_VARIABLES = ("AWS_SECRET_ACCESS_KEY", "AWS_SECRET_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
+
+
+def secret_environment_problems(names: list[str]) -> list[str]:
+    """A secret in clusterswap_aws_environment is printed: Ansible puts a play's environment on the command
+    line it shows at -vvv (`EXEC /bin/sh -c 'AWS_SECRET_ACCESS_KEY=... python ...'`)."""
+    return [
+        f"clusterswap_aws_environment sets {name}: Ansible prints a play's environment at -vvv, so the "
+        "secret would be in the output and its logs; give the credentials as a profile (AWS_PROFILE, and "
+        "AWS_SHARED_CREDENTIALS_FILE for another file), the controller's instance role or its own "
+        "environment, and keep only settings that are not secret there (region, endpoint, profile)"
+        for name in names
+        if name.upper() in SECRET_VARIABLES
     ]
 
 
@@ -246,6 +266,7 @@ def preflight_problems(
         *confirmation_problems(checks.environment, checks.confirm, checks.confirm_environments),
         *quiet_hours_problems(checks, vpc_moves_needed, hour),
         *office_network_problems(checks.office_networks),
+        *secret_environment_problems(checks.aws_environment_names),
         *missing_new_instance_problems(checks.new_instances, new_found),
         *stopped_maintenance_problems(maintenance, states),
         *(empty_group_problems(groups, checks.inventory_groups) if checks.inventory_groups else []),

@@ -220,6 +220,14 @@ options:
         type: list
         elements: str
         default: []
+      aws_environment_names:
+        description: >-
+          The names (never the values) of the environment variables the plays give the AWS tasks
+          (C(clusterswap_aws_environment)); a secret among them (C(AWS_SECRET_ACCESS_KEY),
+          C(AWS_SESSION_TOKEN), ...) is a problem, because Ansible prints a play's environment at C(-vvv).
+        type: list
+        elements: str
+        default: []
 notes:
   - "C(location) of an EIP: C(old), C(maintenance) or C(new) only on that exact target (interface and private
     IP, not just the instance); C(misplaced) on the instance of one of its targets but on another address

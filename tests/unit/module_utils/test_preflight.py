@@ -19,6 +19,7 @@ from ansible_collections.clusterswap.swap.plugins.module_utils.preflight import 
     problems_message,
     quiet_hours_problems,
     rds_problems,
+    secret_environment_problems,
     stopped_maintenance_problems,
     storage_host_problems,
 )
@@ -289,3 +290,25 @@ def test_swap_plan_info_without_checks_checks_only_the_plan(make_lab, run_module
     result = run_module("swap_plan_info", args)
     assert not any("office network" in p or "new-cluster" in p for p in result["problems"])
     assert result["summary"].startswith("Swap stage: unswapped; 8 EIPs in the plan (old: 8)")
+
+
+def test_a_secret_in_the_plays_environment_is_a_problem_naming_it_not_its_value() -> None:
+    names = ["AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "aws_session_token", "AWS_PROFILE"]
+    found = secret_environment_problems(names)
+    assert [p.split(":")[0] for p in found] == [
+        "clusterswap_aws_environment sets AWS_SECRET_ACCESS_KEY",
+        "clusterswap_aws_environment sets aws_session_token",
+    ]
+    assert all("at -vvv" in p and "AWS_PROFILE" in p for p in found), "why, and what to do instead"
+    assert (
+        secret_environment_problems(["AWS_REGION", "AWS_ENDPOINT_URL", "AWS_SHARED_CREDENTIALS_FILE"]) == []
+    )
+    assert secret_environment_problems([]) == []
+
+
+def test_preflight_lists_the_secret_among_its_problems() -> None:
+    found = preflight_problems(
+        checks(aws_environment_names=["AWS_DEFAULT_REGION", "AWS_SECRET_ACCESS_KEY"]),
+        vpc_moves_needed=0, hour=12, new_found=set(), maintenance=[], states={},
+    )  # fmt: skip
+    assert any(p.startswith("clusterswap_aws_environment sets AWS_SECRET_ACCESS_KEY") for p in found), found

@@ -49,7 +49,7 @@ lab-reset: venv ## down, then up with SCENARIO: a fresh rehearsal
 	$(PY) -m lab.labctl down
 	$(PY) -m lab.labctl up --scenario $(SCENARIO) --latency-scale $(LATENCY)
 
-swap: lab-up ## rehearse the swap on the lab: full-swap.yml on SCENARIO, then the timeline
+swap: lab-up ## rehearse the swap on the lab: full-swap.yml on SCENARIO (INVENTORY=inventories/staging: with staging's), then the timeline
 	$(PY) -m lab.labctl swap --scenario $(SCENARIO) --playbook $(PLAYBOOK) --latency-scale $(LATENCY) \
 		$(if $(INVENTORY),--inventory $(INVENTORY))
 

@@ -6,6 +6,8 @@ PY := $(VENV)/bin/python
 SCENARIO ?= default
 # The lab's latency profile scale: 0.05 makes a 60 s EC2 stop take 3 s, keeping real proportions.
 LATENCY ?= 0.05
+# pytest workers for `make test`: the lab's tests run in order on one (tests/conftest.py), the rest share the others.
+TEST_WORKERS ?= 2
 PLAYBOOK ?= playbooks/full-swap.yml
 # Another inventory to run the swap with on the lab (e.g. inventories/staging; empty: the lab's own).
 INVENTORY ?=
@@ -65,7 +67,7 @@ unit: venv ## unit tests (moto in-process, no lab needed)
 
 test: setup ## every linter and every test but the long rehearsals, bringing up what they need
 	$(MAKE) lint
-	$(PY) -m pytest -m "not long" --durations=40 tests
+	$(PY) -m pytest -m "not long" -n $(TEST_WORKERS) --dist loadgroup --durations=40 tests
 
 long: setup ## the long rehearsals (marked long): the vpc-day swap, staging on the lab, the incident on 57 hosts, molecule storage
 	$(PY) -m pytest -m long tests

@@ -21,7 +21,6 @@ from tests.lab.helpers import REPO, SIM_URL, ec2, in_container, labctl, podman, 
 
 PLAYBOOK = "playbooks/storage-move.yml"
 RECORDS = REPO / "lab" / ".state" / "records"
-pytestmark = pytest.mark.lab
 
 
 def reseed() -> None:

@@ -10,7 +10,8 @@
 - ``call`` / ``paginate``: one API call (every page of a paginated one) with those retries, raising
   ``AwsError`` that names the subject;
 - ``changes``: AWS errors raised after a change fail with changed=true and what to do;
-- ``wait_until`` / ``Progress``: the one bounded, progress-reporting wait;
+- ``wait_until`` / ``Progress``: the one bounded, progress-reporting wait (its lines streamed to the
+  controller's output while it waits, by the action plugins of plugin_utils/progress.py);
 - ``duplicates``: input listed twice;
 - ``Pacer`` / ``pace``: client-side pacing of calls AWS throttles hard (a token bucket on our side).
 """
@@ -18,6 +19,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
@@ -178,16 +180,32 @@ def duplicates(values: Iterable[str]) -> list[str]:
 # --------------------------------------------------------------------------- waiting
 
 
+#: Where a module run on the controller appends its progress lines as they happen, when its action plugin
+#: (plugin_utils/progress.py) asks for it: the action shows each line at the default verbosity while the
+#: module still waits (a module cannot print while it runs).
+PROGRESS_FILE_ENV = "CLUSTERSWAP_PROGRESS_FILE"
+#: A wait names what it still waits for at least this often (seconds), even when nothing changed.
+HEARTBEAT = 10.0
+
+
 @dataclass
 class Progress:
-    """Progress lines of a wait: logged as they happen and returned in the module's result."""
+    """Progress lines of a wait: logged as they happen, streamed to the file ``CLUSTERSWAP_PROGRESS_FILE``
+    names (if set), and returned in the module's result."""
 
     log: Callable[[str], None]
     lines: list[str] = field(default_factory=list)
+    stream: str | None = field(default_factory=lambda: os.environ.get(PROGRESS_FILE_ENV))
 
     def __call__(self, line: str) -> None:
         self.lines.append(line)
         self.log(line)
+        if self.stream:
+            try:
+                with open(self.stream, "a", encoding="utf-8") as out:
+                    out.write(line + "\n")
+            except OSError:
+                self.stream = None  # the live view is a courtesy: the result still carries every line
 
 
 def wait_until(
@@ -197,12 +215,14 @@ def wait_until(
     progress: Callable[[str], None],
     what: str,
     total: int,
-    heartbeat: float | None = None,
+    heartbeat: float = HEARTBEAT,
 ) -> list[str]:
-    """Poll ``pending()`` (what is still not done) until it is empty or ``timeout`` seconds have passed.
+    """Poll ``pending()`` (what is still not done) every ``interval`` seconds until it is empty or
+    ``timeout`` seconds have passed. Returns what is still pending ([] when done).
 
-    Reports progress each time the count changes and, with ``heartbeat``, at least every ``heartbeat``
-    seconds while it does not (naming what is still pending). Returns what is still pending ([] when done).
+    Reports progress (done/total, the time spent, the deadline) each time the count changes and, between
+    polls too, at least every ``heartbeat`` seconds while it does not, naming what is still pending: the
+    heartbeat never adds a call.
     """
     start = time.monotonic()
     last: int | None = None
@@ -211,16 +231,21 @@ def wait_until(
         remaining = pending()
         now = time.monotonic()
         elapsed = now - start
-        line = f"{what}: {total - len(remaining)}/{total} done after {elapsed:.1f}s"
         if len(remaining) != last:
-            progress(line)
+            done = f"{what}: {total - len(remaining)}/{total} done after {elapsed:.1f}s"
+            progress(done if not remaining else f"{done} of at most {timeout:.0f}s")
             last, last_report = len(remaining), now
-        elif heartbeat is not None and now - last_report >= heartbeat:
-            progress(f"{line} (still waiting for {', '.join(remaining)})")
-            last_report = now
         if not remaining or elapsed >= timeout:
             return remaining
-        time.sleep(max(0.0, min(interval, timeout - elapsed)))
+        next_poll = now + max(0.0, min(interval, timeout - elapsed))
+        while (now := time.monotonic()) < next_poll:
+            if now - last_report >= heartbeat:
+                progress(
+                    f"{what}: {total - len(remaining)}/{total} done after {now - start:.1f}s of at most "
+                    f"{timeout:.0f}s (still waiting for {', '.join(remaining)})"
+                )
+                last_report = now
+            time.sleep(max(0.0, min(next_poll - now, last_report + heartbeat - now)))
 
 
 # --------------------------------------------------------------------------- pacing

@@ -296,7 +296,6 @@ ARGUMENT_SPEC: dict[str, Any] = {
 #: is being moved to a new Amazon Virtual Private Cloud"; "converting-to-vpc: … being converted from a DB
 #: instance that is not in an Amazon VPC to a DB instance that is in an Amazon VPC" [RDS-UG-status]).
 BUSY = ("modifying", "moving-to-vpc", "converting-to-vpc")
-HEARTBEAT = 60.0
 #: The failure statuses of the RDS User Guide's DB instance status table [RDS-UG-status], with its way
 #: forward. A DB in one of them does not become available by waiting.
 FAILURE_STATUSES: dict[str, str] = {
@@ -544,7 +543,7 @@ class Waiter:
 
         timeout = max(0.0, self.deadline - time.monotonic())
         interval = self.module.params["poll_interval"]
-        return wait_until(pending, timeout, interval, self.progress, what, len(names), heartbeat=HEARTBEAT)
+        return wait_until(pending, timeout, interval, self.progress, what, len(names))
 
 
 def settled(db: Db) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -48,12 +49,12 @@ def aws(lab_url: str) -> Any:
     return make
 
 
-def ansible_playbook(
+def playbook_command(
     args: list[str], url: str, tmp_path: Path, *, check: bool = False
-) -> subprocess.CompletedProcess[str]:
-    """`ansible-playbook ARGS` from the repo, as a user runs it, against the simulated AWS at `url` (the
-    modules' `aws_endpoint_url`, and the lab inventory's endpoint: inventories/lab/aws_ec2.yml follows
-    AWS_ENDPOINT_URL), with its timeline written under `tmp_path`."""
+) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment of `ansible-playbook ARGS` from the repo, as a user runs it, against
+    the simulated AWS at `url` (the modules' `aws_endpoint_url`, and the lab inventory's endpoint:
+    inventories/lab/aws_ec2.yml follows AWS_ENDPOINT_URL), with its timeline written under `tmp_path`."""
     env = {**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
     env["AWS_ENDPOINT_URL"] = url
     env["CLUSTERSWAP_REPORT_DIR"] = str(tmp_path / "reports")
@@ -62,7 +63,27 @@ def ansible_playbook(
     cmd += ["-e", "preflight_check_storage_hosts=false"]
     if check:
         cmd += ["--check", "--diff"]
+    return cmd, env
+
+
+def ansible_playbook(
+    args: list[str], url: str, tmp_path: Path, *, check: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """`ansible-playbook ARGS` run to its end (playbook_command)."""
+    cmd, env = playbook_command(args, url, tmp_path, check=check)
     return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=900, check=False)
+
+
+def ansible_playbook_lines(args: list[str], url: str, tmp_path: Path) -> tuple[int, list[tuple[float, str]]]:
+    """`ansible-playbook ARGS` (playbook_command), each line of its output with the second it arrived at."""
+    cmd, env = playbook_command(args, url, tmp_path)
+    started = time.monotonic()
+    lines: list[tuple[float, str]] = []
+    with subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, text=True) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append((time.monotonic() - started, line.rstrip("\n")))
+        return proc.wait(timeout=60), lines
 
 
 def recap(output: str) -> dict[str, int]:

@@ -6,6 +6,7 @@ unchanged), a refusal that changes nothing, and playbooks/rds-move.yml (pre-flig
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.conftest import ansible_playbook
+from tests.integration.conftest import ansible_playbook, ansible_playbook_lines
 from tests.integration.conftest import recap as localhost_recap
 
 TINY = """---
@@ -84,6 +85,33 @@ def test_tiny_playbook_four_runs(vpc_day: dict[str, Any], lab_url: str, aws: Any
     db = mysql(aws)
     assert db["DBSubnetGroup"]["DBSubnetGroupName"] == "clusterswap-vpc"
     assert db["DBSubnetGroup"]["VpcId"] == vpc_day["vpc_id"] and db["DBInstanceStatus"] == "available"
+
+
+def test_the_wait_shows_progress_at_least_every_15_seconds(
+    vpc_day: dict[str, Any], lab: Any, lab_url: str, tmp_path: Path
+) -> None:
+    """At the default verbosity, while the move runs (450 s at AWS's pace, 22 s here): what it waits for, how
+    many are done, the time spent and the deadline, as it happens (the time each line reached the terminal),
+    never 15 s of silence between the task's start and its end (issue 14)."""
+    lab.set_latency(0.05)
+    book = tmp_path / "rds.yml"
+    book.write_text(TINY)
+    rc, lines = ansible_playbook_lines(
+        [str(book), "-e", f"url={lab_url}", "-e", f"out={tmp_path / 'o.json'}", "-e", '{"dbs": ["mysql-1"]}'],
+        lab_url,
+        tmp_path,
+    )
+    output = "\n".join(text for _, text in lines)
+    assert rc == 0, output[-4000:]
+    start = next(at for at, text in lines if text.startswith("TASK [V.3 | RDS | Move into the VPC"))
+    end = next(at for at, text in lines if text.startswith("changed: [localhost]"))
+    shown = [(at, text) for at, text in lines if text.startswith("  [localhost] RDS moves into the VPC: ")]
+    assert end - start > 15, f"the move must outlast one heartbeat for this test to mean anything:\n{output}"
+    assert any("0/1 done after" in t and "of at most 60s (still waiting for mysql-1)" in t for _, t in shown)
+    assert shown[-1][1].startswith("  [localhost] RDS moves into the VPC: 1/1 done after"), output
+    stamps = [start] + [at for at, _ in shown] + [end]
+    gaps = [round(b - a, 1) for a, b in itertools.pairwise(stamps)]
+    assert max(gaps) <= 15, f"silent for {max(gaps)} s between progress lines {gaps}:\n{output}"
 
 
 def test_refusal_changes_nothing_and_says_why(

@@ -5,7 +5,10 @@ traceback); any other exception is a bug and reaches Ansible with its traceback.
 from __future__ import annotations
 
 import json
+import os
+import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -14,10 +17,13 @@ import pytest
 from ansible.module_utils._internal import _traceback
 from ansible.module_utils.testing import patch_module_args
 from ansible_collections.clusterswap.swap.plugins.module_utils.aws import (
+    PROGRESS_FILE_ENV,
     AwsError,
+    Progress,
     call,
     changes,
     run_module,
+    wait_until,
 )
 from ansible_collections.clusterswap.swap.plugins.module_utils.eip import describe_moving_addresses
 from botocore.stub import Stubber
@@ -153,3 +159,55 @@ def test_at_vvv_an_aws_error_carries_its_traceback_without_display_traceback(
             "botocore.exceptions.ClientError" in result["traceback"]
             and "in refused_move" in result["traceback"]
         )
+
+
+# --------------------------------------------------------------------------- waiting
+
+
+def test_a_wait_names_what_it_waits_for_between_polls_without_another_call() -> None:
+    """Polls every 0.6 s for 1.5 s; the heartbeat (0.2 s) speaks in between, but only polls call AWS."""
+    polls: list[float] = []
+    lines: list[str] = []
+
+    def pending() -> list[str]:
+        polls.append(time.monotonic())
+        return ["vol-1"] if len(polls) < 3 else []
+
+    left = wait_until(
+        pending, timeout=5, interval=0.6, progress=lines.append, what="detached", total=2, heartbeat=0.2
+    )
+    assert left == [] and len(polls) == 3, "one call per poll, whatever the heartbeat"
+    assert lines[0].startswith("detached: 1/2 done after 0.0s of at most 5s")
+    beats = [line for line in lines if "(still waiting for vol-1)" in line]
+    assert len(beats) >= 4 and all(" of at most 5s " in line for line in beats), lines
+    assert lines[-1].startswith("detached: 2/2 done after 1.") and "at most" not in lines[-1]
+
+
+def test_a_wait_that_runs_out_returns_what_is_pending() -> None:
+    lines: list[str] = []
+    left = wait_until(
+        lambda: ["mysql-1"], timeout=1, interval=0.4, progress=lines.append, what="RDS", total=1
+    )
+    assert left == ["mysql-1"] and lines == ["RDS: 0/1 done after 0.0s of at most 1s"]
+
+
+def test_progress_lines_are_streamed_to_the_file_the_action_names(tmp_path: Path, monkeypatch: Any) -> None:
+    stream = tmp_path / "progress.log"
+    monkeypatch.setenv(PROGRESS_FILE_ENV, str(stream))
+    logged: list[str] = []
+    progress = Progress(logged.append)
+    progress("moves to VPC: 0/2 done after 0.0s of at most 600s")
+    progress("moves to VPC: 2/2 done after 3.1s")
+    assert stream.read_text().splitlines() == progress.lines == logged and len(logged) == 2
+
+
+def test_an_unwritable_stream_costs_the_live_view_not_the_lines(tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.setenv(PROGRESS_FILE_ENV, str(tmp_path / "no" / "such" / "dir" / "progress.log"))
+    progress = Progress(lambda _line: None)
+    progress("one")
+    progress("two")
+    assert progress.lines == ["one", "two"] and progress.stream is None
+
+
+def test_no_stream_without_the_action() -> None:
+    assert os.environ.get(PROGRESS_FILE_ENV) is None and Progress(print).stream is None

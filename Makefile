@@ -67,7 +67,7 @@ unit: venv ## unit tests (moto in-process, no lab needed)
 
 test: setup ## every linter and every test but the long rehearsals, bringing up what they need
 	$(MAKE) lint
-	$(PY) -m pytest -m "not long" -n $(TEST_WORKERS) --dist loadgroup --durations=40 tests
+	$(PY) -m pytest -m "not long" -n $(TEST_WORKERS) --durations=40 tests
 
 long: setup ## the long rehearsals (marked long): the vpc-day swap, staging on the lab, the incident on 57 hosts, molecule storage
 	$(PY) -m pytest -m long tests

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import socket
 import ssl
@@ -136,6 +137,12 @@ options:
     description: Whether to validate TLS certificates for C(https://) URLs.
     type: bool
     default: true
+  ca_path:
+    description:
+      - A PEM file of the certificate authorities to trust for C(https://) URLs, instead of the system's.
+      - The certificate must be valid for the TLS server name, which is the O(host_header)'s host when given
+        (checking a site's certificate through an Elastic IP), else the URL's host.
+    type: path
   body_excerpt_length:
     description: How many characters of the body to return in the results (0 to 65536).
     type: int
@@ -217,6 +224,14 @@ body:
   returned: when O(url) is given
   type: str
   sample: "<html><head><title>Down for maintenance</title>"
+certificate_sha256:
+  description:
+    - The SHA-256 fingerprint (hex, of the DER form) of the certificate the server presented, for C(https://)
+      URLs; null for C(http://) or when no TLS session was made. Tells two servers apart that present
+      certificates for the same name (the maintenance page and the new cluster).
+  returned: when O(url) is given
+  type: str
+  sample: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
 elapsed:
   description: Seconds the last attempt took.
   returned: when O(url) is given
@@ -295,7 +310,7 @@ def build_checks(params: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _connection(
-    check: dict[str, Any], timeout: float, validate_certs: bool
+    check: dict[str, Any], timeout: float, validate_certs: bool, ca_path: str | None = None
 ) -> tuple[http.client.HTTPConnection, str]:
     parts = urlsplit(check["url"])
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -306,7 +321,7 @@ def _connection(
         path = f"{path}?{parts.query}"
     claimed = check.get("proxy_protocol_source")
     if parts.scheme == "https":
-        context = ssl.create_default_context()
+        context = ssl.create_default_context(cafile=ca_path)
         if not validate_certs:
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
@@ -366,15 +381,19 @@ class _TLSConnection(http.client.HTTPSConnection):
         self._tls_context = context
         self._sni = sni
         self._proxy_source = proxy_source
+        self.peer_certificate: bytes | None = None
 
     def connect(self) -> None:
         http.client.HTTPConnection.connect(self)
         if self._proxy_source:
             self.sock.sendall(proxy_header(self._proxy_source, self.sock))
         self.sock = self._tls_context.wrap_socket(self.sock, server_hostname=self._sni)
+        self.peer_certificate = self.sock.getpeercert(binary_form=True)
 
 
-def attempt(check: dict[str, Any], timeout: float, validate_certs: bool, excerpt: int) -> dict[str, Any]:
+def attempt(
+    check: dict[str, Any], timeout: float, validate_certs: bool, excerpt: int, ca_path: str | None = None
+) -> dict[str, Any]:
     """Make one request for a check and judge the response. Never raises for network errors."""
     result: dict[str, Any] = {
         "name": check["name"],
@@ -384,17 +403,22 @@ def attempt(check: dict[str, Any], timeout: float, validate_certs: bool, excerpt
         "headers": {},
         "retry_after": None,
         "body": "",
+        "certificate_sha256": None,
         "error": None,
         "ok": False,
     }
     started = time.monotonic()
     conn = None
     try:
-        conn, path = _connection(check, timeout, validate_certs)
+        conn, path = _connection(check, timeout, validate_certs, ca_path)
         headers = dict(check["headers"])
         if check["host_header"]:
             headers["Host"] = check["host_header"]
-        conn.request(check["method"] or "GET", path, headers=headers)
+        try:
+            conn.request(check["method"] or "GET", path, headers=headers)
+        finally:
+            peer = getattr(conn, "peer_certificate", None)
+            result["certificate_sha256"] = hashlib.sha256(peer).hexdigest() if peer else None
         response = conn.getresponse()
         raw = response.read(MAX_BODY_BYTES)
         result["status"] = response.status
@@ -445,6 +469,7 @@ def run_checks(
     validate_certs: bool = True,
     excerpt: int = 500,
     sleep: Any = time.sleep,
+    ca_path: str | None = None,
 ) -> list[dict[str, Any]]:
     """Run every check; retry the failing ones in rounds; return the last result of each, in order."""
     results: list[dict[str, Any] | None] = [None] * len(checks)
@@ -456,7 +481,7 @@ def run_checks(
         still_failing = []
         for index in pending:
             attempts[index] += 1
-            outcome = attempt(checks[index], timeout, validate_certs, excerpt)
+            outcome = attempt(checks[index], timeout, validate_certs, excerpt, ca_path)
             outcome["attempts"] = attempts[index]
             results[index] = outcome
             if not outcome["ok"]:
@@ -504,6 +529,7 @@ def main() -> None:
             delay=dict(type="float", default=1.0),
             timeout=dict(type="float", default=5.0),
             validate_certs=dict(type="bool", default=True),
+            ca_path=dict(type="path"),
             body_excerpt_length=dict(type="int", default=500),
         ),
         mutually_exclusive=[("url", "checks", "urls")],
@@ -526,6 +552,7 @@ def main() -> None:
         timeout=params["timeout"],
         validate_certs=params["validate_certs"],
         excerpt=params["body_excerpt_length"],
+        ca_path=params["ca_path"],
     )
     ok = all(r["ok"] for r in results)
     output: dict[str, Any] = {

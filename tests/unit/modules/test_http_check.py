@@ -415,3 +415,50 @@ def test_request_headers_never_reach_the_output(server: Recorder, capsys: pytest
     for out in (result, result_checks):
         assert secret not in json.dumps(out)
     assert "invocation" in result
+
+
+# --------------------------------------------------------------------------- HTTPS
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path) -> Iterator[tuple[Recorder, Path, Path]]:
+    """The recorder over TLS, a certificate for www.example.test from a CA made here: (server, CA, cert)."""
+    import ssl
+
+    from lab.tls import CertificateAuthority
+
+    ca = CertificateAuthority.create(tmp_path / "ca")
+    cert, key = ca.issue(["www.example.test", "example.test"], tmp_path / "certs", "site")
+    srv = Recorder()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    srv.socket = context.wrap_socket(srv.socket, server_side=True)
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    yield srv, ca.path, cert
+    srv.shutdown()
+    srv.server_close()
+
+
+def test_https_through_an_address_checks_the_sites_certificate_under_the_given_ca(
+    tls_server: tuple[Recorder, Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As through an EIP: the URL is the address, the Host header names the site, whose certificate must be
+    valid for that name under the CA given; the result tells which certificate was presented."""
+    from lab.tls import fingerprint
+
+    srv, ca, cert = tls_server
+    url = f"https://127.0.0.1:{srv.server_address[1]}/maintenance"
+    args = {"url": url, "host_header": "www.example.test", "ca_path": str(ca), "status": [503]}
+    result = run_module(args, capsys)
+    assert result["ok"] and result["retry_after"] == "600", result
+    assert result["certificate_sha256"] == fingerprint(cert)
+    assert srv.seen[-1].host == "www.example.test"
+
+    wrong_name = run_module({**args, "host_header": "shop.example.test"}, capsys)
+    assert not wrong_name["ok"] and "shop.example.test" in wrong_name["error"], wrong_name
+    assert wrong_name["certificate_sha256"] is None
+    untrusted = run_module({"url": url, "host_header": "www.example.test", "status": [503]}, capsys)
+    assert not untrusted["ok"] and "CERTIFICATE_VERIFY_FAILED" in untrusted["error"], untrusted
+    unchecked = run_module({**args, "ca_path": None, "validate_certs": False}, capsys)
+    assert unchecked["ok"] and unchecked["certificate_sha256"] == fingerprint(cert)

@@ -28,7 +28,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from lab.hosts import containers, podman, seed, volumes
+from lab.hosts import containers, podman, roles, seed, volumes
 from lab.hosts.world import (
     IMAGE,
     REPO,
@@ -318,7 +318,7 @@ def ensure_edge() -> bool:
     if running_pid("edge"):
         return False
     proc = start_process("edge", [sys.executable, "-m", "lab.hosts.edge", "--sim", SIM_URL])
-    say(f"traffic edge on the EIP addresses, port 80 (pid {proc.pid})")
+    say(f"traffic edge on the EIP addresses, ports 80 and 443 (pid {proc.pid})")
     return True
 
 
@@ -376,6 +376,7 @@ def reseed(scenario: str, sim_already_seeded: bool = False) -> None:
     SCENARIO_FILE.unlink(missing_ok=True)
     shutil.rmtree(RECORDS_DIR, ignore_errors=True)  # the runbook's plan record belongs to the old world
     remove_hosts()  # first: the simulator's seed calls the hooks, which must find no stale containers
+    roles.site_certificate("maintenance")  # the page's certificate: the lab's inventory gives it the runbook
     if not sim_already_seeded:
         lab_api("/_lab/seed", {"scenario": scenario})
     manifest = seed_hosts()

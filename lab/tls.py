@@ -3,6 +3,8 @@ lab's EIPs serve (the maintenance page's, the new cluster's own), as a real acco
 
     ca = CertificateAuthority.create(directory)        # ca.pem, ca.key (0600)
     cert, key = ca.issue(["www.example.test"], directory, "maintenance")
+
+From a shell: python -m lab.tls DIR STEM NAME...
 """
 
 from __future__ import annotations
@@ -99,3 +101,21 @@ def fingerprint(cert_path: Path) -> str:
     """The SHA-256 fingerprint (hex, of the DER form) of the first certificate in a PEM file."""
     cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
     return cert.fingerprint(hashes.SHA256()).hex()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m lab.tls DIR STEM NAME...`: the CA in DIR (made if missing); STEM.pem, STEM.key for NAMEs."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m lab.tls", description=main.__doc__)
+    parser.add_argument("directory", type=Path)
+    parser.add_argument("stem")
+    parser.add_argument("names", nargs="+")
+    args = parser.parse_args(argv)
+    ca = CertificateAuthority.create(args.directory)
+    cert, key = ca.issue(args.names, args.directory, args.stem)
+    print(f"{ca.path} {cert} {key}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,15 +1,16 @@
 """The lab's traffic edge: what the internet side of an Elastic IP does, on one machine.
 
-Listens on port 80 of every EIP address the simulated AWS knows (127.100.x.y: Linux delivers all of
-127/8 to the loopback). Per connection it looks up the private IP the EIP is associated with right now
-(`GET /_lab/routes`, cached at most 0.5 s: for a VPC EIP the exact private IP of its network interface,
-for an EC2-Classic EIP its instance's address), connects to that private IP on port 80 (the lab's podman
-networks are the subnets, so the host routes to it; it answers only if the container's OS has that
-address), sends a PROXY protocol v1 header with the client's address (as a network load balancer does)
-and relays bytes both ways. A connection to an EIP associated with nothing, or with an instance that has
-no container, is closed at once; one to a private IP that does not answer, when the connect fails.
+Listens on ports 80 and 443 of every EIP address the simulated AWS knows (127.100.x.y: Linux delivers all of
+127/8 to the loopback). Per connection it looks up the private IP the EIP is associated with right now (`GET
+/_lab/routes`, cached at most 0.5 s: for a VPC EIP the exact private IP of its network interface, for an
+EC2-Classic EIP its instance's address), connects to that private IP on the same port (the lab's podman
+networks are the subnets, so the host routes to it; it answers only if the container's OS has that address),
+sends a PROXY protocol v1 header with the client's address (as a network load balancer does) and relays
+bytes both ways (TLS untouched: the host's certificate reaches the client). A connection to an EIP
+associated with nothing, or with an instance that has no container, is closed at once; one to a private IP
+that does not answer, when the connect fails.
 
-    python -m lab.hosts.edge --sim http://127.0.0.1:5055 [--port 80]
+    python -m lab.hosts.edge --sim http://127.0.0.1:5055 [--port 80 --port 443]
 """
 
 from __future__ import annotations
@@ -77,10 +78,10 @@ async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
 
 
 class Edge:
-    def __init__(self, sim_url: str, port: int) -> None:
+    def __init__(self, sim_url: str, ports: list[int]) -> None:
         self.routes = Routes(sim_url)
-        self.port = port
-        self.servers: dict[str, asyncio.Server] = {}
+        self.ports = ports
+        self.servers: dict[tuple[str, int], asyncio.Server] = {}
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         client = writer.get_extra_info("peername")[:2]
@@ -96,10 +97,10 @@ class Edge:
             return
         try:
             up_reader, up_writer = await asyncio.wait_for(
-                asyncio.open_connection(target, 80), timeout=CONNECT_TIMEOUT
+                asyncio.open_connection(target, local[1]), timeout=CONNECT_TIMEOUT
             )
         except (OSError, TimeoutError) as exc:
-            log.info("refused %s -> %s: %s:80 unreachable (%s)", client[0], local[0], target, exc)
+            log.info("refused %s -> %s: %s:%d unreachable (%s)", client[0], local[0], target, local[1], exc)
             writer.close()
             return
         up_writer.write(proxy_header(client, local))
@@ -112,15 +113,16 @@ class Edge:
     async def sync_listeners(self) -> None:
         """Listen on every EIP the simulated AWS has; stop listening on released ones."""
         table = await self.routes.refresh()
-        for ip in set(table) - set(self.servers):
+        wanted = {(ip, port) for ip in table for port in self.ports}
+        for ip, port in sorted(wanted - set(self.servers)):
             try:
-                self.servers[ip] = await asyncio.start_server(self.handle, ip, self.port, reuse_address=True)
-                log.info("listening on %s:%d", ip, self.port)
+                self.servers[ip, port] = await asyncio.start_server(self.handle, ip, port, reuse_address=True)
+                log.info("listening on %s:%d", ip, port)
             except OSError as exc:
-                log.warning("cannot listen on %s:%d: %s", ip, self.port, exc)
-        for ip in set(self.servers) - set(table):
-            self.servers.pop(ip).close()
-            log.info("stopped listening on %s:%d (address released)", ip, self.port)
+                log.warning("cannot listen on %s:%d: %s", ip, port, exc)
+        for ip, port in set(self.servers) - wanted:
+            self.servers.pop((ip, port)).close()
+            log.info("stopped listening on %s:%d (address released)", ip, port)
 
     async def run(self) -> None:
         stop = asyncio.Event()
@@ -141,10 +143,10 @@ class Edge:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m lab.hosts.edge", description=__doc__.split("\n\n")[0])
     parser.add_argument("--sim", default="http://127.0.0.1:5055", help="simulated AWS base URL")
-    parser.add_argument("--port", type=int, default=80)
+    parser.add_argument("--port", type=int, action="append", help="a port to relay (default: 80 and 443)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    asyncio.run(Edge(args.sim, args.port).run())
+    asyncio.run(Edge(args.sim, args.port or [80, 443]).run())
 
 
 if __name__ == "__main__":

@@ -11,9 +11,40 @@ import time
 
 from lab.awssim.world import ROLES, WORLD
 from lab.hosts import private_ips
-from lab.hosts.world import Host, Topology
+from lab.hosts.world import STATE_DIR, Host, Topology
+from lab.tls import CertificateAuthority
 
 WANTS = "/etc/systemd/system/multi-user.target.wants"
+#: The names the lab's EIPs serve over HTTPS, and the lab's CA with the certificates it signs for them: one
+#: per cluster (its load balancers and web servers present it) and the maintenance page's
+#: (inventories/lab/group_vars/all/runbook.yml gives it to the runbook, as an account's vault would).
+SITE_NAMES = ["www.clusterswap.test", "clusterswap.test"]
+TLS_DIR = STATE_DIR / "tls"
+TLS_FILES = "/etc/nginx/lab-tls"
+#: The Strict-Transport-Security header the lab's site sends (the maintenance page must send it too).
+HSTS = "max-age=300"
+
+
+def site_certificate(stem: str) -> tuple[str, str]:
+    """(certificate chain, key) for SITE_NAMES under the lab's CA, issued once per stem (a cluster, or
+    maintenance)."""
+    ca = CertificateAuthority.create(TLS_DIR)
+    cert, key = TLS_DIR / f"{stem}.pem", TLS_DIR / f"{stem}.key"
+    if not (cert.exists() and key.exists()):
+        ca.issue(SITE_NAMES, TLS_DIR, stem)
+    return cert.read_text(), key.read_text()
+
+
+def tls_server(body: str) -> str:
+    """The HTTPS twin of a server block: the cluster's certificate, the site's HSTS, PROXY protocol from the
+    edge."""
+    return f"""server {{
+    listen 443 ssl proxy_protocol default_server;
+    ssl_certificate {TLS_FILES}/site.pem;
+    ssl_certificate_key {TLS_FILES}/site.key;
+    add_header Strict-Transport-Security "{HSTS}" always;
+{body}}}
+"""
 
 
 def edge_conf(topo: Topology) -> str:
@@ -59,10 +90,7 @@ def site_lb(host: Host, topo: Topology) -> str:
     web = topo.web_of(host.cluster)
     if web is None:
         raise ValueError(f"{host.name}: the {host.cluster} cluster has no web server with a container host")
-    return f"""\
-# clusterswap lab: load balancer of the {host.cluster} cluster, proxies to {web.name} ({web.ip}).
-server {{
-    listen 80 proxy_protocol default_server;
+    body = f"""\
 {whoami(host)}
     location / {{
         proxy_pass http://{web.ip}:8080;
@@ -71,27 +99,29 @@ server {{
         proxy_set_header X-Lab-Via $hostname;
         proxy_connect_timeout 2s;
     }}
-}}
 """
+    return f"""\
+# clusterswap lab: load balancer of the {host.cluster} cluster, proxies to {web.name} ({web.ip}).
+server {{
+    listen 80 proxy_protocol default_server;
+{body}}}
+{tls_server(body)}"""
 
 
 def site_web(host: Host, topo: Topology) -> str:
     text = page(host, " via=$lab_via")
+    body = f'{whoami(host)}    location / {{ default_type text/plain; return 200 "{text}"; }}\n'
     return f"""\
-# clusterswap lab: web server of the {host.cluster} cluster. Port 80: from the traffic edge (PROXY
+# clusterswap lab: web server of the {host.cluster} cluster. Ports 80 and 443: from the traffic edge (PROXY
 # protocol); port 8080: from the cluster's load balancers (X-Real-IP carries the client, X-Lab-Via the lb).
 map $http_x_lab_via $lab_via {{ "" "-"; default $http_x_lab_via; }}
 server {{
     listen 80 proxy_protocol default_server;
-{whoami(host)}
-    location / {{ default_type text/plain; return 200 "{text}"; }}
-}}
-server {{
+{body}}}
+{tls_server(body)}server {{
     listen 8080 default_server;
     real_ip_header X-Real-IP;
-{whoami(host)}
-    location / {{ default_type text/plain; return 200 "{text}"; }}
-}}
+{body}}}
 """
 
 
@@ -120,6 +150,10 @@ def files_for(host: Host, topo: Topology) -> dict[str, str | tuple[str, int]]:
         files["/etc/nginx/sites-available/lab-default"] = SITES[host.role](host, topo)
         files["/etc/nginx/sites-enabled/lab-default"] = "->../sites-available/lab-default"
         files[f"{WANTS}/nginx.service"] = "->/lib/systemd/system/nginx.service"
+    if host.role in ("lb", "web"):
+        cert, key = site_certificate(host.cluster)
+        files[f"{TLS_FILES}/site.pem"] = (cert, 0o644)
+        files[f"{TLS_FILES}/site.key"] = (key, 0o600)
     if host.role == "postgres":
         files[f"{WANTS}/postgresql.service"] = "->/lib/systemd/system/postgresql.service"
     if host.role == "storage":
@@ -129,7 +163,7 @@ def files_for(host: Host, topo: Topology) -> dict[str, str | tuple[str, int]]:
 
 
 #: Directories the image does not have, made when a file goes in them.
-NEW_DIRS = ("/etc/clusterswap", "/usr/local/lib/clusterswap-lab")
+NEW_DIRS = ("/etc/clusterswap", "/usr/local/lib/clusterswap-lab", TLS_FILES)
 
 
 def dirs_for(host: Host, files: dict[str, str | tuple[str, int]] | None = None) -> list[str]:

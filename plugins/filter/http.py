@@ -7,11 +7,13 @@ from collections.abc import Callable
 from typing import Any
 
 
-def eip_urls(eips: list[Any], path: str = "/") -> list[str]:
-    """``http://<address><path>`` for each EIP: an address, or a plan entry with ``public_ip``."""
+def eip_urls(eips: list[Any], path: str = "/", scheme: str = "http") -> list[str]:
+    """``<scheme>://<address><path>`` for each EIP: an address, or a plan entry with ``public_ip``."""
     if not path.startswith("/"):
         raise ValueError(f"eip_urls: the path {path!r} must start with '/'")
-    return [f"http://{e['public_ip'] if isinstance(e, dict) else e}{path}" for e in eips]
+    if scheme not in ("http", "https"):
+        raise ValueError(f"eip_urls: the scheme {scheme!r} must be http or https")
+    return [f"{scheme}://{e['public_ip'] if isinstance(e, dict) else e}{path}" for e in eips]
 
 
 def office_checks(checks: list[dict[str, Any]], base_url: str = "") -> list[dict[str, Any]]:
@@ -49,12 +51,25 @@ def office_check_report(
     return "\n".join(lines)
 
 
+def missing_headers(results: list[dict[str, Any]], expected: dict[str, str]) -> list[str]:
+    """The URLs of http_check results whose response lacks one of the ``expected`` headers (name: value, names
+    in lower case; a header expected empty is not checked), each with what is missing."""
+    missing = []
+    for result in results:
+        headers = result.get("headers") or {}
+        absent = [name for name, value in expected.items() if value and headers.get(name) != value]
+        if absent:
+            missing.append(f"{result['url']} ({', '.join(absent)})")
+    return missing
+
+
 class FilterModule:
-    """clusterswap.swap.eip_urls, office_checks, office_check_report."""
+    """clusterswap.swap.eip_urls, office_checks, office_check_report, missing_headers."""
 
     def filters(self) -> dict[str, Callable[..., Any]]:
         return {
             "eip_urls": eip_urls,
             "office_checks": office_checks,
             "office_check_report": office_check_report,
+            "missing_headers": missing_headers,
         }

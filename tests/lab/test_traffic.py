@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from ansible_collections.clusterswap.swap.plugins.modules.http_check import attempt
+
+from lab.hosts.roles import HSTS, SITE_NAMES, TLS_DIR
+from lab.tls import fingerprint
 from tests.lab.helpers import ec2, http_get, page_fields, wait_for
 
 OFFICE = "127.10.0.42"
@@ -38,6 +42,27 @@ def test_office_source_address_is_kept_end_to_end(lab: dict[str, Any]) -> None:
     assert (lb["host"], lb["client"]) == ("old-lb-2", OFFICE)
     other = page_fields(http_get(ip))
     assert other["client"] == "127.0.0.1"
+
+
+def test_https_through_an_eip_is_the_clusters_own_tls_end_to_end(lab: dict[str, Any]) -> None:
+    """Port 443 of an EIP reaches its instance's TLS untouched: the old cluster's certificate for the site's
+    name, valid under the lab's CA, the site's HSTS, and the client's address passed on (PROXY protocol)."""
+    check = {
+        "name": "tls",
+        "url": f"https://{lab['eips']['web-1']}/",
+        "source_address": OFFICE,
+        "proxy_protocol_source": None,
+        "host_header": SITE_NAMES[0],
+        "method": "GET",
+        "status": [200],
+        "text": "cluster=old",
+        "headers": {},
+    }
+    result = attempt(check, timeout=5, validate_certs=True, excerpt=500, ca_path=str(TLS_DIR / "ca.pem"))
+    assert result["ok"], result
+    assert result["certificate_sha256"] == fingerprint(TLS_DIR / "old.pem")
+    assert result["headers"]["strict-transport-security"] == HSTS
+    assert page_fields(result["body"])["client"] == OFFICE
 
 
 def test_eip_without_container_behind_it_is_refused(lab: dict[str, Any]) -> None:

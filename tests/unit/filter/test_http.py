@@ -6,6 +6,7 @@ import pytest
 from ansible_collections.clusterswap.swap.plugins.filter.http import (
     FilterModule,
     eip_urls,
+    missing_headers,
     office_check_report,
     office_checks,
 )
@@ -18,11 +19,14 @@ def test_eip_urls_from_addresses_and_plan_entries() -> None:
     ]
     assert eip_urls(["127.100.0.1"], "/any/path?check=1") == ["http://127.100.0.1/any/path?check=1"]
     assert eip_urls([]) == []
+    assert eip_urls([{"public_ip": "127.100.0.2"}], "/", "https") == ["https://127.100.0.2/"]
 
 
-def test_eip_urls_refuse_a_relative_path() -> None:
+def test_eip_urls_refuse_a_relative_path_and_another_scheme() -> None:
     with pytest.raises(ValueError, match="must start with '/'"):
         eip_urls(["127.100.0.1"], "health")
+    with pytest.raises(ValueError, match="must be http or https"):
+        eip_urls(["127.100.0.1"], "/", "ftp")
 
 
 def test_office_checks_join_paths_to_the_base_url_and_keep_the_rest() -> None:
@@ -55,7 +59,12 @@ def test_office_checks_refuse_a_check_without_a_place(check: dict, base: str, er
 
 
 def test_the_filters_are_registered() -> None:
-    assert set(FilterModule().filters()) == {"eip_urls", "office_checks", "office_check_report"}
+    assert set(FilterModule().filters()) == {
+        "eip_urls",
+        "office_checks",
+        "office_check_report",
+        "missing_headers",
+    }
 
 
 def test_office_check_report_names_each_failure_and_how_to_roll_back() -> None:
@@ -92,3 +101,25 @@ def test_office_check_report_without_results_gives_the_modules_message() -> None
     )
     assert "To roll back to the old cluster: rollback" in report
     assert office_check_report({}, "rollback").splitlines()[0].endswith(": no result.")
+
+
+def test_missing_headers_names_each_url_and_what_it_lacks() -> None:
+    results = [
+        {
+            "url": "https://127.100.0.1/",
+            "headers": {"retry-after": "600", "strict-transport-security": "max-age=60"},
+        },
+        {"url": "https://127.100.0.2/", "headers": {"retry-after": "600"}},
+        {
+            "url": "https://127.100.0.3/",
+            "headers": {"retry-after": "60", "strict-transport-security": "max-age=60"},
+        },
+        {"url": "https://127.100.0.4/", "headers": {}},
+    ]
+    want = {"retry-after": "600", "strict-transport-security": "max-age=60"}
+    assert missing_headers(results, want) == [
+        "https://127.100.0.2/ (strict-transport-security)",
+        "https://127.100.0.3/ (retry-after)",
+        "https://127.100.0.4/ (retry-after, strict-transport-security)",
+    ]
+    assert missing_headers(results[:2], {"retry-after": "600", "strict-transport-security": ""}) == []

@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from ansible_collections.clusterswap.swap.plugins.plugin_utils.timeline.report import shown_phases
+from ansible_collections.clusterswap.swap.plugins.plugin_utils.timeline.report import acted, shown_phases
 from ansible_collections.clusterswap.swap.plugins.plugin_utils.timeline.timefmt import fmt_duration
 
 
@@ -28,7 +28,9 @@ def phase_status_text(phase: Mapping[str, Any]) -> str:
 
 
 def render_markdown(report: Mapping[str, Any], svg_name: str | None = None) -> str:
-    lines = [f"# Swap timeline: {report['playbook']}", ""]
+    # the window against its budget first: what the people who run the swap look for
+    lines = [f"# Swap timeline: {report['playbook']}", "", f"**Maintenance: {report['window']['summary']}**"]
+    lines.append("")
     if report["check_mode"]:
         lines += [
             "> **CHECK MODE (`--check`): nothing was changed. These are the timings of a dry run,",
@@ -39,7 +41,6 @@ def render_markdown(report: Mapping[str, Any], svg_name: str | None = None) -> s
         f"- Run: {report['started_at']} to {report['ended_at']} (UTC), {fmt_duration(report['duration_s'])},"
         f" status **{report['status']}**",
         f"- Playbooks: {', '.join(f'`{p}`' for p in report['playbooks'])}",
-        f"- Maintenance: **{report['window']['summary']}**",
     ]
     stop = report["stopped_at"]
     if stop:
@@ -59,7 +60,8 @@ def render_markdown(report: Mapping[str, Any], svg_name: str | None = None) -> s
         )
     skipped = [p for p in report["phases"] if p not in shown_phases(report)]
     if skipped:
-        counts = Counter(p["name"] for p in skipped)
+        # by the phase's first two parts ("Phase S | Storage"): one entry per part of the swap switched off
+        counts = Counter(" | ".join(p["name"].split(" | ")[:2]) for p in skipped)
         names = ", ".join(f"`{md_cell(n)}`" + (f" (x{c})" if c > 1 else "") for n, c in counts.items())
         lines += ["", f"Skipped, nothing to do ({len(skipped)}): {names}"]
     lines += render_markdown_markers(report) + render_markdown_slowest(report)
@@ -83,10 +85,12 @@ def render_markdown_markers(report: Mapping[str, Any]) -> list[str]:
 
 
 def render_markdown_slowest(report: Mapping[str, Any]) -> list[str]:
-    lines = ["", "## Slowest tasks"]
-    for phase in report["phases"]:
-        if not phase["slowest_tasks"]:
-            continue
+    """The slowest tasks of each phase that changed something or failed; the others only read."""
+    phases = [p for p in report["phases"] if p["slowest_tasks"] and acted(p)]
+    if not phases:
+        return []
+    lines = ["", "## Slowest tasks of the phases that changed something"]
+    for phase in phases:
         lines += [
             "",
             f"### {phase['index']}. {phase['name']}",

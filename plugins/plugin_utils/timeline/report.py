@@ -183,3 +183,8 @@ def shown_phases(report: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     pre-flight already done in this run) is listed in one line instead; the JSON keeps them all."""
     shown = [p for p in report["phases"] if p["status"] != "skipped"]
     return shown or list(report["phases"])
+
+
+def acted(phase: Mapping[str, Any]) -> bool:
+    """A phase in which some task changed something, failed, was rescued or ignored (not only read)."""
+    return any(t["status"] not in ("ok", "skipped") for t in phase["tasks"])

@@ -33,3 +33,16 @@ def test_phases_with_nothing_to_do_are_listed_in_one_line(recorded_run: Recorded
     assert "| 3 | Phase 3 \\| Post-live check" not in md
     assert "Skipped, nothing to do (1): `Phase 3 \\| Post-live check`" in md
     assert [p["name"] for p in report["phases"]][-1] == "Phase 3 | Post-live check", "the JSON keeps it"
+
+
+def test_the_window_comes_first_and_only_phases_that_changed_get_details(recorded_run: Recorded) -> None:
+    report = build_report(recorded_run(), default_budget=20, slowest=2)
+    md = render_markdown(report)
+    assert md.splitlines()[2].startswith("**Maintenance: window ") and "budget" in md.splitlines()[2]
+    acted = [p["name"] for p in report["phases"] if any(t["status"] == "changed" for t in p["tasks"])]
+    read_only = [p["name"] for p in report["phases"] if p["status"] != "skipped" and p["name"] not in acted]
+    assert acted and read_only, "the recorded run has both kinds"
+    for name in acted:
+        assert f". {name}\n" in md
+    for name in read_only:
+        assert f". {name}\n" not in md, f"{name} only read: no detail"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the lab needs, once. Idempotent; needs root (CI and the lab run as root).
+# Installs the Debian packages the lab and the tests need, once (chromium: the timeline's SVG rendered as a
+# person sees it, tests/unit/callback). Idempotent; needs root (CI and the lab run as root).
 set -euo pipefail
-pkgs=(podman runc mmdebstrap uidmap slirp4netns fuse-overlayfs e2fsprogs iproute2 util-linux)
+pkgs=(podman runc mmdebstrap uidmap slirp4netns fuse-overlayfs e2fsprogs iproute2 util-linux chromium)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -180,9 +180,9 @@ def render_svg(report: Mapping[str, Any]) -> str:
     svg_header(canvas, report)
     svg_stripes(canvas, len(phases))
     svg_grid(canvas)
+    svg_window(canvas, report)  # behind the bars: they keep their status's colour inside the window
     for row, phase in enumerate(phases):
         svg_phase_row(canvas, phase, row, report["check_mode"] or phase["check_mode"])
-    svg_window(canvas, report)
     svg_markers(canvas, report)
     svg_legend(canvas)
     body = "\n  ".join(canvas.parts)

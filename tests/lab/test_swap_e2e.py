@@ -19,7 +19,8 @@ import pytest
 from lab.hosts.seed import container_checksums, postgres_checksums, read_manifest
 from lab.probe import summarize, violations
 from tests.iam import assert_allowed
-from tests.lab.helpers import REPO, client, ec2, http_get, lab_api, labctl, page_fields
+from tests.lab.helpers import REPO, SIM_URL, client, ec2, http_get, lab_api, labctl, page_fields
+from tests.runner import events, progress_lines, run
 
 LATENCY = "0.02"
 
@@ -256,3 +257,19 @@ def test_vpc_to_vpc_end_to_end_xen_to_nitro_every_byte_then_nothing_to_do(lab: d
     assert second.returncode == 0, failed_lines(second.stdout)
     assert changed(second.stdout) == 0, failed_lines(second.stdout)
     assert_allowed(lab_api("/_lab/api-stats"), storage=True, vpc=True)
+
+
+@pytest.mark.long  # a further normal update (~2 min): `make long`; make test runs the RDS move under runner
+def test_normal_update_under_ansible_runner(lab: dict[str, Any], tmp_path: Path) -> None:
+    """The normal update as AWX runs it (ansible-runner, a private data dir naming the account's endpoint, the
+    checkout as the project, no terminal): successful, every EIP live on the new cluster, the old servers
+    stopped, the waits' progress lines among its events."""
+    labctl("seed", "--scenario", "default")
+    proc, artifacts = run(tmp_path, "playbooks/full-swap.yml", {"AWS_ENDPOINT_URL": SIM_URL})
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert (artifacts / "status").read_text() == "successful"
+    assert_live_on_new_cluster(8)
+    states = instance_states()
+    assert all(states[n] == "stopped" for n in ["old-lb-1", "old-lb-2", "old-web-1", "old-housekeeping-1"])
+    found = events(artifacts)
+    assert progress_lines(found, "] associations: "), [e["stdout"] for e in found if e["event"] == "verbose"]

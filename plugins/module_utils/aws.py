@@ -208,6 +208,23 @@ class Progress:
                 self.stream = None  # the live view is a courtesy: the result still carries every line
 
 
+class Heartbeat:
+    """Progress of a series of calls that AWS's rates pace (1,000 associations at 5 a second, 24 moves at
+    1): ``tick(done)`` after each call reports ``<what>: done/total issued after Ns`` at least every
+    ``heartbeat`` seconds, the first and the last call included."""
+
+    def __init__(self, progress: Callable[[str], None], what: str, total: int, heartbeat: float = HEARTBEAT):
+        self.progress, self.what, self.total, self.heartbeat = progress, what, total, heartbeat
+        self.start = time.monotonic()
+        self.last: float | None = None
+
+    def tick(self, done: int) -> None:
+        now = time.monotonic()
+        if self.last is None or done == self.total or now - self.last >= self.heartbeat:
+            self.progress(f"{self.what}: {done}/{self.total} issued after {now - self.start:.1f}s")
+            self.last = now
+
+
 def wait_until(
     pending: Callable[[], list[str]],
     timeout: float,

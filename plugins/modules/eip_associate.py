@@ -10,6 +10,7 @@ from typing import Any
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.clusterswap.swap.plugins.module_utils.aws import (
     AwsError,
+    Heartbeat,
     Pacer,
     Progress,
     call,
@@ -823,6 +824,7 @@ def run(module: AnsibleAWSModule) -> None:
     seen = {id(s) for s in watched if s.action == "none"}  # in place from the start
     made = 0
     final = addresses
+    beat = Heartbeat(progress, "AssociateAddress and DisassociateAddress", len(calls))
     for wave in plan_waves:
         expected: list[Step] = []
         for c in wave:
@@ -848,6 +850,7 @@ def run(module: AnsibleAWSModule) -> None:
                     **partial,
                 )
             made += 1
+            beat.tick(made)
             if c.leaves is None:
                 expected.append(c.step)
         ring_breaks = [c for c in wave if c.leaves is not None]

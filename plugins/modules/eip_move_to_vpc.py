@@ -9,6 +9,7 @@ from typing import Any
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.clusterswap.swap.plugins.module_utils.aws import (
     AwsError,
+    Heartbeat,
     Pacer,
     Progress,
     call,
@@ -274,14 +275,19 @@ def check_preconditions(
     return quotas
 
 
-def issue_moves(client: Any, to_move: list[str]) -> tuple[dict[str, dict[str, Any]], AwsError | None]:
-    """Issue every move without waiting in between; stop at the first error (the rest stay in Classic)."""
+def issue_moves(
+    client: Any, to_move: list[str], progress: Progress
+) -> tuple[dict[str, dict[str, Any]], AwsError | None]:
+    """Issue every move without waiting in between (AWS's pace: one a second); stop at the first error (the
+    rest stay in Classic)."""
     issued: dict[str, dict[str, Any]] = {}
+    beat = Heartbeat(progress, "MoveAddressToVpc", len(to_move))
     for ip in to_move:
         try:
             issued[ip] = call(client, "move_address_to_vpc", ip, "MoveAddressToVpc", PublicIp=ip)
         except AwsError as exc:
             return issued, exc
+        beat.tick(len(issued))
     return issued, None
 
 
@@ -380,7 +386,7 @@ def run(module: AnsibleAWSModule) -> None:
         result = {"changed": changed, "addresses": entries, "moved": 0, "quotas": quotas, "progress": []}
         module.exit_json(diff=diff(public_ips, plan, addresses, entries), **result)
 
-    issued, error = issue_moves(client, plan.to_move)
+    issued, error = issue_moves(client, plan.to_move, progress)
     waited = list(issued) + plan.to_wait
     pending, final = waited, None
     if module.params["wait"] and waited:

@@ -19,6 +19,7 @@ from ansible.module_utils.testing import patch_module_args
 from ansible_collections.clusterswap.swap.plugins.module_utils.aws import (
     PROGRESS_FILE_ENV,
     AwsError,
+    Heartbeat,
     Progress,
     call,
     changes,
@@ -211,3 +212,14 @@ def test_an_unwritable_stream_costs_the_live_view_not_the_lines(tmp_path: Path, 
 
 def test_no_stream_without_the_action() -> None:
     assert os.environ.get(PROGRESS_FILE_ENV) is None and Progress(print).stream is None
+
+
+def test_a_paced_series_of_calls_reports_the_first_the_last_and_every_heartbeat_between() -> None:
+    lines: list[str] = []
+    beat = Heartbeat(lines.append, "MoveAddressToVpc", 5, heartbeat=0.2)
+    for done in range(1, 6):
+        time.sleep(0.12)  # AWS's pace
+        beat.tick(done)
+    assert lines[0].startswith("MoveAddressToVpc: 1/5 issued after 0.1")
+    assert lines[-1].startswith("MoveAddressToVpc: 5/5 issued after 0.")
+    assert 3 <= len(lines) < 5, "not one line per call: one per heartbeat"

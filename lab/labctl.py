@@ -28,6 +28,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from ansible_collections.clusterswap.swap.plugins.plugin_utils.timeline.downtime import add_to_report
+
 from lab.hosts import containers, podman, roles, seed, volumes
 from lab.hosts.world import (
     IMAGE,
@@ -500,6 +502,22 @@ def report_probe(out: Path) -> None:
     )
 
 
+def add_probe_to_timelines(probe_out: Path, since: float) -> None:
+    """The probe's record into the timeline report(s) this run wrote (reports/, the product's code): the
+    report then opens with what users got through each EIP, and its SVG draws one band per EIP."""
+    if not probe_out.exists():
+        return
+    record = json.loads(probe_out.read_text())
+    runs = [
+        p
+        for p in (REPO / "reports").glob("*.json")
+        if p != probe_out and not p.name.endswith("-probe.json") and p.stat().st_mtime >= since
+    ]
+    for run in sorted(runs):
+        add_to_report(str(run), record)
+        say(f"downtime added to the timeline: {run.with_suffix('.md').relative_to(REPO)}")
+
+
 def playbook_args(inventory: str | None) -> list[str]:
     """ansible-playbook's arguments besides the playbook: none for the lab's own inventory (ansible.cfg's),
     else the other inventory, the lab overlay on top of it, and only the hosts that have a container."""
@@ -527,12 +545,14 @@ def cmd_swap(scenario: str, playbook: str, latency_scale: float | None, inventor
         mark_swapped()
         probe_out = REPO / "reports" / f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-probe.json"
         probe = start_probe(probe_out)
+        since = time.time()
         try:
             rc = subprocess.run([str(ansible), *extra, str(path)], cwd=REPO, env=env, check=False).returncode
         finally:
             stop_probe(probe)
         say(f"{playbook} finished with exit code {rc}")
         report_probe(probe_out)
+        add_probe_to_timelines(probe_out, since)
     reports = sorted((REPO / "reports").glob("*"), key=lambda p: p.stat().st_mtime)
     reports = [p for p in reports if p.name != ".gitkeep"]
     say(f"timeline report: {reports[-1] if reports else 'none yet'} (all reports in {REPO / 'reports'})")

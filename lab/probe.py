@@ -8,8 +8,10 @@ SIGINT, and always writes its report:
 
     python -m lab.probe --out reports/probe.json --duration 900 [--interval 0.25] [--sim http://127.0.0.1:5055]
 
-`summarize()` gives each EIP's seconds of maintenance page and of nothing at all, and flags an EIP that
-answered from the old cluster after it had shown the maintenance page or the new cluster (a flip back).
+Its report is the record the product's timeline reads (plugins/plugin_utils/timeline/downtime.py):
+`summarize()` there gives each EIP's seconds of maintenance page and of nothing at all, and flags an EIP that
+answered from the old cluster after it had shown the maintenance page or the new cluster (a flip back);
+`labctl swap` adds the record to the run's timeline report.
 """
 
 from __future__ import annotations
@@ -24,7 +26,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-OLD, MAINTENANCE, NEW = "old", "maintenance", "new"
+from ansible_collections.clusterswap.swap.plugins.plugin_utils.timeline.downtime import (
+    MAINTENANCE,
+    NEW,
+    OLD,
+    summarize,
+)
+
 ERRORS = ("refused", "reset", "timeout", "closed")
 CLIENT_SOURCE = "127.20.0.9"  # an ordinary client: outside the office networks (lab/WORLD.md)
 OFFICE_SOURCE = "127.10.0.5"  # inside the lab's office network 127.10.0.0/24
@@ -126,39 +134,6 @@ async def probe(
             for ip, by_source in tracks.items()
         },
     }
-
-
-def _seconds(segments: list[list[Any]]) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for start, end, state in segments:
-        out[state] = round(out.get(state, 0.0) + (end - start), 3)
-    return out
-
-
-def _longest(segments: list[list[Any]], states: tuple[str, ...]) -> float:
-    return max((end - start for start, end, state in segments if state in states), default=0.0)
-
-
-def summarize(report: dict[str, Any], source: str = "client") -> dict[str, Any]:
-    """Per EIP: seconds per state, the longest stretch with no page at all, and whether it flipped back to the
-    old cluster after showing the maintenance page or the new cluster."""
-    out = {}
-    for ip, data in report["eips"].items():
-        segments = data[source]["segments"]
-        states = [s[2] for s in segments]
-        seen_later = [i for i, s in enumerate(states) if s in (MAINTENANCE, NEW)]
-        flip = bool(seen_later) and OLD in states[seen_later[0] :]
-        dark = tuple(s for s in set(states) if s not in (OLD, NEW, MAINTENANCE))
-        out[ip] = {
-            "name": data["name"],
-            "seconds": _seconds(segments),
-            "maintenance_seconds": _seconds(segments).get(MAINTENANCE, 0.0),
-            "no_page_seconds": round(sum(v for k, v in _seconds(segments).items() if k in dark), 3),
-            "longest_no_page": round(_longest(segments, dark), 3),
-            "flip_back_to_old": flip,
-            "states": states,
-        }
-    return out
 
 
 def violations(report: dict[str, Any], max_no_page: float) -> list[str]:

@@ -102,7 +102,6 @@ EXAMPLES = r"""
 
 import atexit
 import datetime as dt
-import json
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -115,13 +114,12 @@ from ansible_collections.clusterswap.swap.plugins.plugin_utils.timeline.events i
     in_rescued_block,
     short_message,
 )
-from ansible_collections.clusterswap.swap.plugins.plugin_utils.timeline.markdown import render_markdown
+from ansible_collections.clusterswap.swap.plugins.plugin_utils.timeline.files import write_report
 from ansible_collections.clusterswap.swap.plugins.plugin_utils.timeline.recorder import Timeline
 from ansible_collections.clusterswap.swap.plugins.plugin_utils.timeline.report import (
     build_report,
     playbook_name,
 )
-from ansible_collections.clusterswap.swap.plugins.plugin_utils.timeline.svg import render_svg
 
 # ---------------------------------------------------------------------------------------------------------
 # Writing the files
@@ -139,23 +137,6 @@ def unique_base(directory: str, stamp: str, name: str) -> str:
     while os.path.exists(candidate + ".json"):
         candidate, n = f"{base}-{n}", n + 1
     return candidate
-
-
-def write_atomic(path: str, content: str) -> None:
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(content)
-    os.replace(tmp, path)
-
-
-def write_report(report: dict[str, Any], base: str) -> dict[str, str]:
-    os.makedirs(os.path.dirname(base), exist_ok=True)
-    paths = {ext: f"{base}.{ext}" for ext in ("json", "md", "svg")}
-    report["report"] = paths
-    write_atomic(paths["svg"], render_svg(report))
-    write_atomic(paths["md"], render_markdown(report, os.path.basename(paths["svg"])))
-    write_atomic(paths["json"], json.dumps(report, indent=2, default=str) + "\n")
-    return paths
 
 
 def display_path(path: str) -> str:

@@ -57,12 +57,13 @@ def truncate(label: str, limit: int) -> str:
 class SvgCanvas:
     """Maps offsets to x and keeps the elements in drawing order."""
 
-    def __init__(self, span: float, rows: int, top: float):
+    def __init__(self, span: float, rows: int, top: float, extra: float = 0.0, legend_lines: int = 1):
+        """``rows`` phase rows from ``top``, then ``extra`` pixels of other rows (the EIPs' bands)."""
         self.span = span
         self.plot_w = SVG_WIDTH - LABEL_WIDTH - RIGHT_MARGIN
         self.top = top
-        self.rows_bottom = top + rows * ROW_HEIGHT
-        self.height = self.rows_bottom + 96
+        self.rows_bottom = top + rows * ROW_HEIGHT + extra
+        self.height = self.rows_bottom + 78 + 18 * legend_lines
         self.parts: list[str] = []
 
     def x(self, offset: float) -> float:

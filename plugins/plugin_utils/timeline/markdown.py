@@ -8,7 +8,11 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from ansible_collections.clusterswap.swap.plugins.plugin_utils.timeline.report import acted, shown_phases
+from ansible_collections.clusterswap.swap.plugins.plugin_utils.timeline.report import (
+    acted,
+    shown_eips,
+    shown_phases,
+)
 from ansible_collections.clusterswap.swap.plugins.plugin_utils.timeline.timefmt import fmt_duration
 
 
@@ -37,6 +41,7 @@ def render_markdown(report: Mapping[str, Any], svg_name: str | None = None) -> s
             "> not of a swap; no budget verdict is given.**",
             "",
         ]
+    lines += render_markdown_downtime(report)
     lines += [
         f"- Run: {report['started_at']} to {report['ended_at']} (UTC), {fmt_duration(report['duration_s'])},"
         f" status **{report['status']}**",
@@ -70,6 +75,37 @@ def render_markdown(report: Mapping[str, Any], svg_name: str | None = None) -> s
     if svg_name:
         lines += ["", f"![timeline]({svg_name})"]
     return "\n".join(lines) + "\n"
+
+
+def states_text(states: list[str], limit: int = 8) -> str:
+    """The answers in order; an answer from the old cluster after the page or the new one in bold."""
+    after = [i > 0 and bool({"maintenance", "new"} & set(states[:i])) for i in range(len(states))]
+    shown = [f"**{s}**" if s == "old" and late else s for s, late in zip(states, after, strict=True)]
+    return " → ".join(shown[:limit]) + (f" → … ({len(states) - limit} more)" if len(states) > limit else "")
+
+
+def render_markdown_downtime(report: Mapping[str, Any]) -> list[str]:
+    """What users got through each EIP (a downtime probe's record joined to the run), after the window."""
+    downtime = report.get("downtime")
+    if not downtime:
+        return []
+    eips = shown_eips(report)
+    lines = [f"**Downtime ({downtime['source']}): {downtime['summary']}**", ""]
+    if not eips:
+        return lines
+    if len(eips) < len(downtime["eips"]):
+        lines += [f"The {len(eips)} worst of {len(downtime['eips'])} EIPs (all in the JSON):", ""]
+    lines += [
+        "| EIP | Address | Maintenance page | No page at all | Longest without a page | What users got |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {md_cell(e['name'])} | {e['ip']} | {fmt_duration(e['maintenance_s'])}"
+        f" | {fmt_duration(e['no_page_s'])} | {fmt_duration(e['longest_no_page_s'])}"
+        f" | {md_cell(states_text(e['states']))} |"
+        for e in eips
+    ]
+    return [*lines, ""]
 
 
 def render_markdown_markers(report: Mapping[str, Any]) -> list[str]:

@@ -188,3 +188,17 @@ def shown_phases(report: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 def acted(phase: Mapping[str, Any]) -> bool:
     """A phase in which some task changed something, failed, was rescued or ignored (not only read)."""
     return any(t["status"] not in ("ok", "skipped") for t in phase["tasks"])
+
+
+#: Beyond this many EIPs the Markdown and the SVG show the worst (a flip back first, then the longest without
+#: a page); the JSON keeps them all.
+DOWNTIME_ROWS = 50
+
+
+def shown_eips(report: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The EIPs of the report's ``downtime`` that are tabled and drawn, in name order."""
+    eips = list((report.get("downtime") or {}).get("eips", []))
+    if len(eips) <= DOWNTIME_ROWS:
+        return eips
+    worst = sorted(eips, key=lambda e: (not e["flip_back_to_old"], -e["longest_no_page_s"]))[:DOWNTIME_ROWS]
+    return [e for e in eips if e in worst]

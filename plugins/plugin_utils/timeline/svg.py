@@ -23,7 +23,7 @@ from ansible_collections.clusterswap.swap.plugins.plugin_utils.timeline.canvas i
     truncate,
 )
 from ansible_collections.clusterswap.swap.plugins.plugin_utils.timeline.model import WINDOW_CLOSE, WINDOW_OPEN
-from ansible_collections.clusterswap.swap.plugins.plugin_utils.timeline.report import shown_phases
+from ansible_collections.clusterswap.swap.plugins.plugin_utils.timeline.report import shown_eips, shown_phases
 from ansible_collections.clusterswap.swap.plugins.plugin_utils.timeline.timefmt import (
     fmt_duration,
     fmt_minutes,
@@ -173,16 +173,73 @@ def svg_legend(canvas: SvgCanvas) -> None:
     canvas.add(text(x + 14, y, "marker", font_size=11))
 
 
+#: What a user got through an EIP (a downtime probe's states); anything else is no page at all.
+DOWNTIME_COLOURS = {"old": "#95a5a6", "maintenance": "#f0b429", "new": "#17a589", "no page": "#c0392b"}
+EIP_ROW, EIP_BAR, EIP_HEADING = 16, 10, 36
+
+
+def svg_downtime(canvas: SvgCanvas, report: Mapping[str, Any], y: float) -> None:
+    """One band per EIP under the phases: what users got through it over time (the probe's segments)."""
+    eips = shown_eips(report)
+    downtime = report["downtime"]
+    canvas.add(text(12, y + 16, "What users got, per EIP", font_size=12, font_weight="bold"))
+    shown = f"{downtime['source']}, {len(eips)} of {len(downtime['eips'])} EIPs"
+    canvas.add(text(12, y + 30, shown, font_size=11, fill="#555"))
+    canvas.add(text(LABEL_WIDTH, y + 16, truncate(downtime["summary"], 110), font_size=11, fill="#333"))
+    y += EIP_HEADING
+    for eip in eips:
+        name = f"{eip['name']} {eip['ip']}"
+        canvas.add(
+            text(
+                24,
+                y + 12,
+                truncate(name, 40),
+                font_size=11,
+                fill="#c0392b" if eip["flip_back_to_old"] else "#222",
+            )
+        )
+        for start, end, state in eip["segments"]:
+            colour = DOWNTIME_COLOURS.get(state, DOWNTIME_COLOURS["no page"])
+            x0, x1 = canvas.x(start), canvas.x(end)
+            canvas.add(
+                f'<rect x="{x0:.1f}" y="{y + (EIP_ROW - EIP_BAR) / 2}" width="{max(x1 - x0, 1):.1f}"'
+                f' height="{EIP_BAR}" fill="{colour}"><title>{escape(name)}: {escape(state)} from'
+                f" {'+' if start >= 0 else '-'}{fmt_duration(abs(start))} for {fmt_duration(end - start)}</title></rect>"
+            )
+        y += EIP_ROW
+
+
+def svg_downtime_legend(canvas: SvgCanvas) -> None:
+    x, y = 12.0, canvas.height - 34
+    canvas.add(text(x, y, "through each EIP:", font_size=11))
+    x += 110
+    for state, colour in DOWNTIME_COLOURS.items():
+        label = "old cluster" if state == "old" else "new cluster" if state == "new" else state
+        canvas.add(f'<rect x="{x}" y="{y - 10}" width="14" height="10" fill="{colour}"/>')
+        canvas.add(
+            text(
+                x + 18, y, label + (" (error, refused, timeout)" if state == "no page" else ""), font_size=11
+            )
+        )
+        x += 40 + len(label) * 7 + (170 if state == "no page" else 0)
+
+
 def render_svg(report: Mapping[str, Any]) -> str:
     phases = shown_phases(report)
     top = 80 + (26 if report["check_mode"] else 0) + (22 if report["stopped_at"] else 0)
-    canvas = SvgCanvas(axis_span(report), max(len(phases), 1), top)
+    eips = shown_eips(report)
+    extra = EIP_HEADING + EIP_ROW * len(eips) if report.get("downtime") else 0.0
+    rows = max(len(phases), 1)
+    canvas = SvgCanvas(axis_span(report), rows, top, extra, legend_lines=2 if extra else 1)
     svg_header(canvas, report)
     svg_stripes(canvas, len(phases))
     svg_grid(canvas)
     svg_window(canvas, report)  # behind the bars: they keep their status's colour inside the window
     for row, phase in enumerate(phases):
         svg_phase_row(canvas, phase, row, report["check_mode"] or phase["check_mode"])
+    if extra:
+        svg_downtime(canvas, report, top + rows * ROW_HEIGHT)
+        svg_downtime_legend(canvas)
     svg_markers(canvas, report)
     svg_legend(canvas)
     body = "\n  ".join(canvas.parts)

@@ -57,25 +57,8 @@ def test_the_svg_renders_in_a_browser_as_a_gantt_of_the_phases(
 ) -> None:
     """Headless Chromium draws the SVG as a person sees it: one bar per phase in its status's colour, each
     starting where the one before started or later (the phases in time order), and the window's band."""
-    chromium = shutil.which("chromium")
-    assert chromium, "chromium is missing: run `make host-deps` (make test does)"
     report = build_report(recorded_run(fail_in_phase_two=True))
-    svg = tmp_path / "timeline.svg"
-    svg.write_text(render_svg(report))
-    png = tmp_path / "timeline.png"
-    argv = [
-        chromium,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--hide-scrollbars",
-        "--window-size=1100,600",
-    ]
-    proc = subprocess.run(
-        [*argv, f"--screenshot={png}", svg.as_uri()], capture_output=True, text=True, timeout=120, check=False
-    )
-    assert proc.returncode == 0 and png.exists(), proc.stderr[-2000:]
-    image = Image.open(png).convert("RGB")
+    image = rendered(render_svg(report), tmp_path)
     bars = {status: bar_rows(image, colour) for status, colour in (("ok", "#3c8d2f"), ("failed", "#c0392b"))}
     shown = [p for p in report["phases"] if p["status"] != "skipped"]
     assert [len(bars[s]) for s in ("ok", "failed")] == [
@@ -86,6 +69,26 @@ def test_the_svg_renders_in_a_browser_as_a_gantt_of_the_phases(
     assert lefts == sorted(lefts) and lefts[0] < lefts[-1], f"the bars are not in time order: {rows}"
     band = bar_rows(image, "#2e86c1", alpha=0.14)
     assert band, "the maintenance window's band is drawn"
+
+
+def rendered(svg_text: str, tmp_path: Path) -> Image.Image:
+    """The SVG as headless Chromium draws it (1100 pixels wide, as tall as the SVG)."""
+    chromium = shutil.which("chromium")
+    assert chromium, "chromium is missing: run `make host-deps` (make test does)"
+    svg = tmp_path / "timeline.svg"
+    svg.write_text(svg_text)
+    png = tmp_path / "timeline.png"
+    height = int(float(svg_text.split(' height="', 1)[1].split('"', 1)[0]))
+    argv = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"]
+    proc = subprocess.run(
+        [*argv, f"--window-size=1100,{height}", f"--screenshot={png}", svg.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0 and png.exists(), proc.stderr[-2000:]
+    return Image.open(png).convert("RGB")
 
 
 def bar_rows(image: Image.Image, colour: str, alpha: float = 1.0) -> list[tuple[int, int]]:

@@ -63,8 +63,42 @@ def missing_headers(results: list[dict[str, Any]], expected: dict[str, str]) -> 
     return missing
 
 
+#: A wildcard certificate's first name (``*.example.com``) is checked as this host of its domain.
+WILDCARD_CHECK_HOST = "clusterswap-self-check"
+
+
+def tls_check_names(certificates: list[dict[str, Any]]) -> list[str]:
+    """The host name to check each certificate under: its first name, a wildcard's as one of its hosts. Only
+    the names: a loop item is printed at -v, and the certificates carry their keys."""
+    names = []
+    for n, cert in enumerate(certificates):
+        if not cert.get("names"):
+            raise ValueError(f"tls_check_names: certificate {n} has no names")
+        first = str(cert["names"][0])
+        names.append(f"{WILDCARD_CHECK_HOST}.{first[2:]}" if first.startswith("*.") else first)
+    return names
+
+
+def check_results(registered: dict[str, Any]) -> list[dict[str, Any]]:
+    """The per-URL ``results`` of a registered http_check, of one task or of each item of a looped one."""
+    if "results" not in registered:
+        return []
+    inner = registered["results"]
+    if any("ansible_loop_var" in item for item in inner):  # a looped task: each item's own results
+        return [r for item in inner for r in item.get("results") or []]
+    return list(inner)
+
+
+def same_certificates(results: list[dict[str, Any]], others: list[dict[str, Any]]) -> list[str]:
+    """The URLs of http_check ``results`` that got a certificate one of the ``others`` got too (the office's
+    TLS sessions ending on the maintenance server instead of passing through)."""
+    seen = {r["certificate_sha256"] for r in others if r.get("certificate_sha256")}
+    return [r["url"] for r in results if r.get("certificate_sha256") in seen]
+
+
 class FilterModule:
-    """clusterswap.swap.eip_urls, office_checks, office_check_report, missing_headers."""
+    """clusterswap.swap.eip_urls, office_checks, office_check_report, missing_headers, tls_check_names,
+    check_results, same_certificates."""
 
     def filters(self) -> dict[str, Callable[..., Any]]:
         return {
@@ -72,4 +106,7 @@ class FilterModule:
             "office_checks": office_checks,
             "office_check_report": office_check_report,
             "missing_headers": missing_headers,
+            "tls_check_names": tls_check_names,
+            "check_results": check_results,
+            "same_certificates": same_certificates,
         }

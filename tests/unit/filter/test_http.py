@@ -5,10 +5,13 @@ from __future__ import annotations
 import pytest
 from ansible_collections.clusterswap.swap.plugins.filter.http import (
     FilterModule,
+    check_results,
     eip_urls,
     missing_headers,
     office_check_report,
     office_checks,
+    same_certificates,
+    tls_check_names,
 )
 
 
@@ -64,6 +67,9 @@ def test_the_filters_are_registered() -> None:
         "office_checks",
         "office_check_report",
         "missing_headers",
+        "tls_check_names",
+        "check_results",
+        "same_certificates",
     }
 
 
@@ -123,3 +129,47 @@ def test_missing_headers_names_each_url_and_what_it_lacks() -> None:
         "https://127.100.0.4/ (retry-after, strict-transport-security)",
     ]
     assert missing_headers(results[:2], {"retry-after": "600", "strict-transport-security": ""}) == []
+
+
+def test_tls_check_names_gives_each_certificates_first_name_a_wildcard_as_one_of_its_hosts() -> None:
+    certs = [
+        {"names": ["www.example.com", "example.com"], "certificate": "PEM", "key": "SECRET"},
+        {"names": ["*.shop.example.com"], "certificate": "PEM", "key": "SECRET"},
+    ]
+    assert tls_check_names(certs) == ["www.example.com", "clusterswap-self-check.shop.example.com"]
+    assert tls_check_names([]) == []
+    with pytest.raises(ValueError, match="certificate 0 has no names"):
+        tls_check_names([{"certificate": "PEM", "key": "SECRET"}])
+
+
+def test_check_results_of_one_task_and_of_a_looped_one() -> None:
+    one = {"results": [{"url": "https://a/", "ok": True}], "changed": False}
+    looped = {
+        "results": [
+            {"results": [{"url": "https://a/"}], "item": "www.example.com", "ansible_loop_var": "item"},
+            {"skipped": True, "item": "x", "ansible_loop_var": "item"},
+            {
+                "results": [{"url": "https://b/"}, {"url": "https://c/"}],
+                "item": "y",
+                "ansible_loop_var": "item",
+            },
+        ],
+        "msg": "All items completed",
+    }
+    assert check_results(one) == [{"url": "https://a/", "ok": True}]
+    assert [r["url"] for r in check_results(looped)] == ["https://a/", "https://b/", "https://c/"]
+    assert check_results({"skipped": True, "results": []}) == [] and check_results({"skipped": True}) == []
+
+
+def test_same_certificates_names_the_checks_that_got_a_certificate_the_others_got() -> None:
+    office = [
+        {"url": "https://1/", "certificate_sha256": "new"},
+        {"url": "https://2/", "certificate_sha256": "maint"},
+        {"url": "http://3/", "certificate_sha256": None},
+    ]
+    public = [
+        {"url": "https://1/", "certificate_sha256": "maint"},
+        {"url": "http://4/", "certificate_sha256": None},
+    ]
+    assert same_certificates(office, public) == ["https://2/"]
+    assert same_certificates(office, []) == []

@@ -161,6 +161,12 @@ def cli_args() -> Mapping[str, Any]:
         return {}
 
 
+def play_step(play: Any) -> str | None:
+    """The window's step a play is part of: its ``clusterswap_step`` var (a name of critical_path.STEPS)."""
+    step = (getattr(play, "vars", None) or {}).get("clusterswap_step")
+    return step if isinstance(step, str) and step.isidentifier() else None
+
+
 class CallbackModule(CallbackBase):
     CALLBACK_VERSION = 2.0
     CALLBACK_TYPE = "aggregate"
@@ -179,7 +185,7 @@ class CallbackModule(CallbackBase):
     def v2_playbook_on_start(self, playbook: Any) -> None:
         if self.timeline is None:
             self.timeline = Timeline()
-        plays = [(p._uuid, p.get_name()) for p in playbook.get_plays()]
+        plays = [(p._uuid, p.get_name(), play_step(p)) for p in playbook.get_plays()]
         self.timeline.start_playbook(getattr(playbook, "_file_name", "playbook"), plays)
         self._finished = False
         if not self._atexit:

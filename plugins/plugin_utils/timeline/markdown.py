@@ -35,6 +35,8 @@ def render_markdown(report: Mapping[str, Any], svg_name: str | None = None) -> s
     # the window against its budget first: what the people who run the swap look for
     lines = [f"# Swap timeline: {report['playbook']}", "", f"**Maintenance: {report['window']['summary']}**"]
     lines.append("")
+    if report.get("critical_path"):
+        lines += [f"**Critical path: {report['critical_path']['summary']}**", ""]
     if report["check_mode"]:
         lines += [
             "> **CHECK MODE (`--check`): nothing was changed. These are the timings of a dry run,",

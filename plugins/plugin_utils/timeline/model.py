@@ -35,6 +35,7 @@ class PhaseRecord:
     index: int
     name: str
     uuid: str | None = None
+    step: str | None = None  # the window's step the play is part of (its ``clusterswap_step`` var)
     start: float | None = None
     end: float | None = None
     check_mode: bool = False

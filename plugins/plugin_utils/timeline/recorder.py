@@ -36,12 +36,13 @@ class Timeline:
     def now(self) -> float:
         return self._clock() - self.t0
 
-    def start_playbook(self, path: str, plays: Iterable[tuple[str, str]]) -> None:
-        """plays: (uuid, name) of every play the playbook will run, in order."""
+    def start_playbook(self, path: str, plays: Iterable[tuple[str, ...]]) -> None:
+        """plays: (uuid, name) or (uuid, name, step) of every play the playbook will run, in order."""
         self.close_phase()
         self.playbooks.append(path)
-        for uuid, name in plays:
-            self.phases.append(PhaseRecord(index=len(self.phases) + 1, name=name, uuid=uuid))
+        for uuid, name, *step in plays:
+            index = len(self.phases) + 1
+            self.phases.append(PhaseRecord(index=index, name=name, uuid=uuid, step=step[0] if step else None))
         self.ended_at = None
 
     def start_phase(self, uuid: str, name: str, check_mode: bool = False) -> None:

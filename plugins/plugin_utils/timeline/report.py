@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ansible_collections.clusterswap.swap.plugins.plugin_utils.timeline.critical_path import critical_path
 from ansible_collections.clusterswap.swap.plugins.plugin_utils.timeline.model import PhaseRecord, TaskRecord
 from ansible_collections.clusterswap.swap.plugins.plugin_utils.timeline.recorder import Timeline
 from ansible_collections.clusterswap.swap.plugins.plugin_utils.timeline.timefmt import iso_utc
@@ -57,6 +58,7 @@ def phase_dict(phase: PhaseRecord, wall0: float, slowest: int) -> dict[str, Any]
     return {
         "index": phase.index,
         "name": phase.name,
+        "step": phase.step,
         "status": phase.status,
         "check_mode": phase.check_mode,
         "no_hosts_matched": phase.no_hosts,
@@ -146,7 +148,7 @@ def build_report(
     end = timeline.ended_at if timeline.ended_at is not None else timeline.now()
     status = run_status(timeline)
     failed = failures(timeline)
-    return {
+    report = {
         "schema": SCHEMA,
         "playbook": playbook_name(timeline.playbooks),
         "playbooks": list(timeline.playbooks),
@@ -176,6 +178,9 @@ def build_report(
         "stats": timeline.stats,
         "warnings": list(timeline.warnings),
     }
+    # a dry run's timings say nothing of the window's: no critical path, as no budget verdict
+    report["critical_path"] = None if check_mode else critical_path(report)
+    return report
 
 
 def shown_phases(report: Mapping[str, Any]) -> list[Mapping[str, Any]]:

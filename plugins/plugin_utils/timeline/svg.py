@@ -199,12 +199,13 @@ def svg_downtime(canvas: SvgCanvas, report: Mapping[str, Any], y: float) -> None
             )
         )
         for start, end, state in eip["segments"]:
+            since = f"{'+' if start >= 0 else '-'}{fmt_duration(abs(start))}"
             colour = DOWNTIME_COLOURS.get(state, DOWNTIME_COLOURS["no page"])
             x0, x1 = canvas.x(start), canvas.x(end)
             canvas.add(
                 f'<rect x="{x0:.1f}" y="{y + (EIP_ROW - EIP_BAR) / 2}" width="{max(x1 - x0, 1):.1f}"'
                 f' height="{EIP_BAR}" fill="{colour}"><title>{escape(name)}: {escape(state)} from'
-                f" {'+' if start >= 0 else '-'}{fmt_duration(abs(start))} for {fmt_duration(end - start)}</title></rect>"
+                f" {since} for {fmt_duration(end - start)}</title></rect>"
             )
         y += EIP_ROW
 

@@ -145,6 +145,17 @@ def test_real_run_measures_the_window_between_markers(within_budget: Any) -> Non
     assert "within the 20 min budget" in md
 
 
+def test_real_run_reads_each_plays_step_for_the_critical_path(within_budget: Any) -> None:
+    """A play's ``clusterswap_step`` var names its step of the window; the critical path follows them."""
+    _, report, path = within_budget
+    assert [p["step"] for p in report["phases"]] == [None, "go_live"]
+    path_ = report["critical_path"]
+    assert [link["step"] for link in path_["chain"]] == ["go_live"]
+    assert 2.0 <= path_["duration_s"] <= report["window"]["duration_s"] < 10
+    assert path_["window_ratio"] == pytest.approx(report["window"]["duration_s"] / path_["duration_s"], 1e-2)
+    assert f"**Critical path: {path_['summary']}**" in path.with_suffix(".md").read_text()
+
+
 def test_real_run_svg_parses_and_names_the_phases(within_budget: Any, svg_texts: Texts) -> None:
     _, _, path = within_budget
     texts = svg_texts(path.with_suffix(".svg").read_text())

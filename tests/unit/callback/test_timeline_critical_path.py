@@ -1,0 +1,110 @@
+"""Tests of plugin_utils/timeline/critical_path.py: the window's longest chain of steps that cannot overlap,
+from the steps each play names and the durations the run measured."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from ansible_collections.clusterswap.swap.plugins.plugin_utils.timeline.critical_path import (
+    LABELS,
+    STEPS,
+    critical_path,
+)
+from ansible_collections.clusterswap.swap.plugins.plugin_utils.timeline.markdown import render_markdown
+from ansible_collections.clusterswap.swap.plugins.plugin_utils.timeline.recorder import Timeline
+from ansible_collections.clusterswap.swap.plugins.plugin_utils.timeline.report import build_report
+
+from tests.unit.callback.conftest import FakeClock, marker
+
+#: The VPC day at AWS's pace (seconds), as the runbook runs it: one play after the other, a pre-flight
+#: re-check (no step) of 3 s before each imported playbook's phase.
+VPC_DAY = [
+    ("maintenance_on", 60.0),
+    ("stop", 76.0),
+    ("storage", 67.0),
+    ("postgres", 77.0),
+    ("rds", 451.0),
+    ("migrate", 8.0),
+    ("office_check", 1.0),
+    ("eip_vpc", 116.0),
+    ("go_live", 1.0),
+]
+
+
+def recorded(
+    steps: list[tuple[str, float]], opens_after: float = 20.0, check_mode: bool = False
+) -> dict[str, Any]:
+    """A run of one play per step (the window opening `opens_after` seconds into the first, closing at the
+    end of the last), each after a 3 s pre-flight play."""
+    clock = FakeClock()
+    tl = Timeline(clock=clock, wall=lambda: 1_700_000_000.0)
+    plays = []
+    for n, (step, _) in enumerate(steps):
+        plays += [(f"pre{n}", "Pre-flight", None), (f"p{n}", f"Phase {n} | {LABELS[step]}", step)]
+    tl.start_playbook("playbooks/full-swap.yml", plays)
+    for n, (step, seconds) in enumerate(steps):
+        tl.start_phase(f"pre{n}", "Pre-flight")
+        tl.start_task(f"pre{n}t", "0.1 | Check")
+        clock.advance(3)
+        tl.host_result(f"pre{n}t", "localhost", "ok")
+        tl.start_phase(f"p{n}", f"Phase {n} | {LABELS[step]}")
+        tl.start_task(f"p{n}t", f"{n}.1 | {step}")
+        if n == 0:
+            clock.advance(opens_after)
+            tl.add_marker(marker("window_open", budget=40), "localhost", "opens")
+            seconds -= opens_after
+        clock.advance(seconds)
+        tl.host_result(f"p{n}t", "localhost", "changed")
+        if n == len(steps) - 1:
+            tl.add_marker(marker("window_close"), "localhost", "closes")
+    tl.finish()
+    return build_report(tl, check_mode=check_mode)
+
+
+def test_the_steps_are_listed_after_what_they_wait_for_and_each_has_a_label() -> None:
+    seen: set[str] = set()
+    for step, after in STEPS.items():
+        assert set(after) <= seen, f"{step} waits for a step listed after it: {after}"
+        seen.add(step)
+    assert set(LABELS) == set(STEPS)
+
+
+def test_the_vpc_days_critical_path_is_the_rds_move_then_what_waits_for_it() -> None:
+    report = recorded(VPC_DAY)
+    path = report["critical_path"]
+    assert [link["step"] for link in path["chain"]] == [
+        "maintenance_on", "rds", "migrate", "office_check", "eip_vpc", "go_live",
+    ]  # fmt: skip
+    assert path["duration_s"] == pytest.approx(40 + 451 + 8 + 1 + 116 + 1)
+    window = report["window"]["duration_s"]  # every step in series, and 8 pre-flight plays inside the window
+    assert window == pytest.approx(40 + 76 + 67 + 77 + 451 + 8 + 1 + 116 + 1 + 8 * 3)
+    assert path["window_ratio"] == pytest.approx(window / path["duration_s"], 1e-3)
+    assert path["outside_steps_s"] == pytest.approx(24)
+    assert path["summary"].startswith(
+        "10m17s (maintenance on 40.0s → RDS into the VPC 7m31s → migrations 8.00s → office check 1.00s"
+        " → EIPs to the VPC 1m56s → go live 1.00s); the window took 1.40× it; 24.0s of the window outside"
+    )
+    md = render_markdown(report).splitlines()
+    assert md[2].startswith("**Maintenance: window") and md[4] == f"**Critical path: {path['summary']}**"
+
+
+def test_without_the_rds_move_the_stop_and_postgres_lead_the_chain() -> None:
+    """A storage update: the stop, then Postgres (longer than the EBS move), then the migrations."""
+    steps = [s for s in VPC_DAY if s[0] not in ("rds", "eip_vpc")]
+    path = recorded(steps)["critical_path"]
+    assert [link["step"] for link in path["chain"]] == [
+        "maintenance_on", "stop", "postgres", "migrate", "office_check", "go_live",
+    ]  # fmt: skip
+    assert path["duration_s"] == pytest.approx(40 + 76 + 77 + 8 + 1 + 1)
+
+
+def test_no_critical_path_for_a_dry_run_a_window_never_opened_or_plays_without_steps() -> None:
+    assert recorded(VPC_DAY, check_mode=True)["critical_path"] is None
+    report = recorded(VPC_DAY)
+    report["window"]["opened_at_offset_s"] = None
+    assert critical_path(report) is None
+    for phase in report["phases"]:
+        phase["step"] = None
+    report = {**report, "window": recorded(VPC_DAY)["window"]}
+    assert critical_path(report) is None

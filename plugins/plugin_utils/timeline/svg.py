@@ -44,6 +44,13 @@ def svg_header(canvas: SvgCanvas, report: Mapping[str, Any]) -> None:
     sub = f"started {report['started_at']} UTC · {duration} · status {report['status']}"
     canvas.add(text(12, 44, sub, font_size=12, fill="#333"))
     y = 56
+    path = report.get("critical_path")
+    if path:
+        ratio = f", the window {path['window_ratio']:.2f}× it" if path["window_ratio"] else ""
+        chain = " → ".join(link["label"] for link in path["chain"])
+        line = truncate(f"critical path {fmt_duration(path['duration_s'])}{ratio} (outlined): {chain}", 150)
+        canvas.add(text(12, y + 6, line, font_size=12, fill="#111"))
+        y += 18
     if report["check_mode"]:
         canvas.add(
             f'<rect x="8" y="{y}" width="{SVG_WIDTH - 16}" height="22" fill="#fff3cd" stroke="#d4a017"/>'
@@ -118,7 +125,9 @@ def svg_budget_line(canvas: SvgCanvas, budget_end: float, minutes: float) -> Non
                         text_anchor="end"))  # fmt: skip
 
 
-def svg_phase_row(canvas: SvgCanvas, phase: Mapping[str, Any], row: int, report_check: bool) -> None:
+def svg_phase_row(
+    canvas: SvgCanvas, phase: Mapping[str, Any], row: int, report_check: bool, critical: set[str]
+) -> None:
     y = canvas.top + row * ROW_HEIGHT
     name = f"{phase['index']}. {phase['name']}"
     label = escape(truncate(name, 44))
@@ -129,6 +138,8 @@ def svg_phase_row(canvas: SvgCanvas, phase: Mapping[str, Any], row: int, report_
     x0, x1 = canvas.x(phase["start_offset_s"]), canvas.x(phase["end_offset_s"])
     colour = PHASE_COLOURS.get(phase["status"], "#3c8d2f")
     hatch = ' fill-opacity="0.55" stroke-dasharray="4,2" stroke="#7a5b00"' if report_check else ""
+    if phase.get("step") in critical and not report_check:
+        hatch = ' stroke="#111" stroke-width="2"'  # on the critical path: outlined
     canvas.add(
         f'<rect x="{x0:.1f}" y="{y + (ROW_HEIGHT - BAR_HEIGHT) / 2}" width="{max(x1 - x0, 2):.1f}"'
         f' height="{BAR_HEIGHT}" rx="2" fill="{colour}"{hatch}>'
@@ -228,6 +239,7 @@ def svg_downtime_legend(canvas: SvgCanvas) -> None:
 def render_svg(report: Mapping[str, Any]) -> str:
     phases = shown_phases(report)
     top = 80 + (26 if report["check_mode"] else 0) + (22 if report["stopped_at"] else 0)
+    top += 18 if report.get("critical_path") else 0
     eips = shown_eips(report)
     extra = EIP_HEADING + EIP_ROW * len(eips) if report.get("downtime") else 0.0
     rows = max(len(phases), 1)
@@ -236,8 +248,9 @@ def render_svg(report: Mapping[str, Any]) -> str:
     svg_stripes(canvas, len(phases))
     svg_grid(canvas)
     svg_window(canvas, report)  # behind the bars: they keep their status's colour inside the window
+    critical = {link["step"] for link in (report.get("critical_path") or {}).get("chain", [])}
     for row, phase in enumerate(phases):
-        svg_phase_row(canvas, phase, row, report["check_mode"] or phase["check_mode"])
+        svg_phase_row(canvas, phase, row, report["check_mode"] or phase["check_mode"], critical)
     if extra:
         svg_downtime(canvas, report, top + rows * ROW_HEIGHT)
         svg_downtime_legend(canvas)

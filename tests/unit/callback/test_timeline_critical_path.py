@@ -14,6 +14,7 @@ from ansible_collections.clusterswap.swap.plugins.plugin_utils.timeline.critical
 from ansible_collections.clusterswap.swap.plugins.plugin_utils.timeline.markdown import render_markdown
 from ansible_collections.clusterswap.swap.plugins.plugin_utils.timeline.recorder import Timeline
 from ansible_collections.clusterswap.swap.plugins.plugin_utils.timeline.report import build_report
+from ansible_collections.clusterswap.swap.plugins.plugin_utils.timeline.svg import render_svg
 
 from tests.unit.callback.conftest import FakeClock, marker
 
@@ -108,3 +109,15 @@ def test_no_critical_path_for_a_dry_run_a_window_never_opened_or_plays_without_s
         phase["step"] = None
     report = {**report, "window": recorded(VPC_DAY)["window"]}
     assert critical_path(report) is None
+
+
+def test_the_svg_names_the_critical_path_and_outlines_its_phases(svg_texts: Any) -> None:
+    report = recorded(VPC_DAY)
+    svg = render_svg(report)
+    assert (
+        "critical path 10m17s, the window 1.40× it (outlined): maintenance on → RDS into the VPC → migrations"
+        " → office check → EIPs to the VPC → go live"
+    ) in svg_texts(svg)
+    outlined = [line for line in svg.splitlines() if 'stroke="#111" stroke-width="2"' in line]
+    names = " ".join(outlined)
+    assert len(outlined) == 6 and "RDS into the VPC" in names and "stop the old servers" not in names

@@ -75,8 +75,8 @@ long: setup ## the long rehearsals (marked long): the vpc-day swap, staging on t
 parity: venv ## rehearsal-parity.yml on two simulated accounts: REHEARSAL=default against PRODUCTION=vpc-day
 	$(PY) -m lab.parity --rehearsal $(or $(REHEARSAL),default) --production $(or $(PRODUCTION),vpc-day)
 
-bench: venv ## EIP phases at 24 and 200 EIPs, AWS's real latencies and throttling: wall s, calls, floor
-	$(PY) tests/bench/eip_bench.py --counts 24 200 --scale 1
+bench: setup ## the normal update and the VPC day on the lab at AWS's durations (window, critical path, downtime, calls), then the EIP phases at 24/200/1,000 EIPs against the rate-limit floor (~45 min; BENCH_ARGS="--scenarios default --eips vpc:24" for a part)
+	$(PY) -m lab.bench $(BENCH_ARGS)
 
 clean: lab-down ## remove the lab and the venv
 	rm -rf $(VENV) .cache

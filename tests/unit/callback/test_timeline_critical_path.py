@@ -3,6 +3,7 @@ from the steps each play names and the durations the run measured."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -121,3 +122,16 @@ def test_the_svg_names_the_critical_path_and_outlines_its_phases(svg_texts: Any)
     outlined = [line for line in svg.splitlines() if 'stroke="#111" stroke-width="2"' in line]
     names = " ".join(outlined)
     assert len(outlined) == 6 and "RDS into the VPC" in names and "stop the old servers" not in names
+
+
+def test_the_checklist_lists_the_same_steps_and_waits() -> None:
+    """docs/checklist.md's table of the window's steps is critical_path.STEPS, so a reader can check the
+    chain the report names against the checklist."""
+    text = (Path(__file__).resolve().parents[3] / "docs" / "checklist.md").read_text()
+    table = text.split("### The window's steps and what each waits for", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split("|")[1:4] for line in table.splitlines() if line.startswith("| `")]
+    listed = {
+        step.strip(" `"): tuple(w.strip(" `") for w in waits.split(",") if w.strip(" \u2013"))
+        for step, _, waits in rows
+    }
+    assert listed == STEPS and list(listed) == list(STEPS)

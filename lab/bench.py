@@ -1,0 +1,151 @@
+"""`make bench`: the swap on the lab at AWS's real durations, and the EIP phases on the simulator at scale.
+
+    python -m lab.bench [--scenarios default vpc-day] [--latency-scale 1]
+                        [--eips vpc:24,200,1000 classic:24,200]
+
+For each scenario: a fresh world (`labctl seed`), then `labctl swap` at the latency scale (1: the durations
+of lab/latency.yml, AWS's), and from its timeline report: the window, its critical path and chain, the
+window's ratio to it, what users got through the EIPs (the downtime probe: the longest time any EIP gave no
+page at all, any EIP that answered from the old cluster after the page), the AWS calls of the run and how
+many AWS throttled.
+Then tests/bench/eip_bench.py: the EIP phases alone on the simulator (no container hosts) at each count, with
+AWS's throttling on, their wall time against the rate-limit floor. Prints both tables in Markdown and writes
+them to reports/<UTC time>-bench.md. Needs the lab's setup (`make swap` once) and root, as the lab does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from ansible_collections.clusterswap.swap.plugins.plugin_utils.timeline.timefmt import fmt_duration
+
+from lab.labctl import REPO, lab_api
+
+EIP_BENCH = REPO / "tests" / "bench" / "eip_bench.py"
+
+
+def labctl(*args: str) -> int:
+    return subprocess.run([sys.executable, "-m", "lab.labctl", *args], cwd=REPO, check=False).returncode
+
+
+def timeline_since(since: float) -> dict[str, Any]:
+    """The full-swap timeline report written after `since` (with the probe's record, labctl adds it)."""
+    runs = [p for p in (REPO / "reports").glob("*-full-swap*.json") if p.stat().st_mtime >= since]
+    if not runs:
+        raise SystemExit(f"bench: no timeline report in {REPO / 'reports'} since the swap started")
+    return json.loads(max(runs, key=lambda p: p.stat().st_mtime).read_text())  # type: ignore[no-any-return]
+
+
+def swap_row(scenario: str, scale: float) -> dict[str, Any]:
+    if labctl("seed", "--scenario", scenario, "--latency-scale", str(scale)):
+        raise SystemExit(f"bench: seeding {scenario} failed")
+    since = time.time()
+    rc = labctl("swap", "--scenario", scenario, "--latency-scale", str(scale))
+    report = timeline_since(since)
+    totals = lab_api("/_lab/api-stats").get("totals", {})
+    path = report.get("critical_path") or {}
+    eips = (report.get("downtime") or {}).get("eips", [])
+    worst = max(eips, key=lambda e: e["longest_no_page_s"], default=None)
+    return {
+        "scenario": scenario,
+        "rc": rc,
+        "status": report["status"],
+        "window_s": report["window"]["duration_s"],
+        "critical_path_s": path.get("duration_s"),
+        "ratio": path.get("window_ratio"),
+        "chain": [f"{link['label']} {fmt_duration(link['duration_s'])}" for link in path.get("chain", [])],
+        "outside_steps_s": path.get("outside_steps_s"),
+        "eips": len(eips),
+        "longest_no_page_s": worst["longest_no_page_s"] if worst else None,
+        "longest_no_page_eip": worst["name"] if worst else None,
+        "flips": [e["name"] for e in eips if e["flip_back_to_old"]],
+        "calls": totals.get("calls"),
+        "throttled": totals.get("throttled"),
+        "report": report.get("report", {}).get("md"),
+    }
+
+
+def swap_table(rows: list[dict[str, Any]], scale: float) -> list[str]:
+    lines = [
+        f"### The swap on the lab (latency scale {scale:g}; `make bench`)",
+        "",
+        "| scenario | status | window | critical path | window / path | outside any step | EIPs | longest"
+        " without any page | back to old after the page | AWS calls | throttled |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        ratio = f"{r['ratio']:.2f}" if r["ratio"] else "-"
+        dark = f"{fmt_duration(r['longest_no_page_s'])} ({r['longest_no_page_eip']})" if r["eips"] else "-"
+        lines.append(
+            f"| {r['scenario']} | {r['status']} (rc {r['rc']}) | {fmt_duration(r['window_s'])}"
+            f" | {fmt_duration(r['critical_path_s'])} | {ratio} | {fmt_duration(r['outside_steps_s'])}"
+            f" | {r['eips']} | {dark} | {', '.join(r['flips']) or 'none'} | {r['calls']} | {r['throttled']} |"
+        )
+    lines.append("")
+    lines += [f"- {r['scenario']}: critical path {' → '.join(r['chain']) or '-'}" for r in rows]
+    return lines
+
+
+def eip_table(results: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "### The EIP phases alone on the simulator (AWS's latencies and throttling)",
+        "",
+        "| form | EIPs | phase | wall s | rate-limit floor s | wall / floor | calls | describe calls"
+        " | throttled |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for result in results:
+        for p in result["phases"]:
+            ratio = f"{p['seconds'] / p['floor']:.2f}" if p["floor"] else "-"
+            describes = sum(n for op, n in p["by_operation"].items() if op.startswith("Describe"))
+            lines.append(
+                f"| {result['form']} | {result['count']} | {p['phase']} | {p['seconds']:.1f}"
+                f" | {p['floor']:.1f} | {ratio} | {p['calls']} | {describes} | {p['throttled']} |"
+            )
+    return lines
+
+
+def eip_results(specs: list[str], scale: float) -> list[dict[str, Any]]:
+    results: list[dict[str, Any]] = []
+    for spec in specs:
+        form, _, counts = spec.partition(":")
+        with tempfile.NamedTemporaryFile(suffix=".json") as out:
+            argv = [sys.executable, str(EIP_BENCH), "--forms", form, "--scale", str(scale)]
+            argv += ["--json", out.name, "--counts", *counts.split(",")]
+            if subprocess.run(argv, cwd=REPO, check=False).returncode:
+                raise SystemExit(f"bench: {' '.join(argv)} failed")
+            results += json.loads(Path(out.name).read_text())
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lab.bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scenarios", nargs="*", default=["default", "vpc-day"])
+    parser.add_argument("--latency-scale", type=float, default=1.0)
+    parser.add_argument("--eips", nargs="*", default=["vpc:24,200,1000", "classic:24,200"])
+    parser.add_argument("--out", type=Path, help="default: reports/<UTC time>-bench.md")
+    args = parser.parse_args(argv)
+    started = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    rows = [swap_row(s, args.latency_scale) for s in args.scenarios]
+    lines = [f"## make bench ({started})", ""]
+    if rows:
+        lines += [*swap_table(rows, args.latency_scale), ""]
+    if args.eips:
+        lines += eip_table(eip_results(args.eips, args.latency_scale))
+    text = "\n".join(lines) + "\n"
+    out = args.out or REPO / "reports" / f"{started}-bench.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    print(text + f"\nbench: {out}")
+    return 1 if any(r["rc"] for r in rows) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,39 @@
+"""lab/bench.py's tables (`make bench`), from rows as a swap and tests/bench/eip_bench.py give them."""
+
+from __future__ import annotations
+
+from lab.bench import eip_table, swap_table
+
+
+def test_the_swap_table_gives_window_path_ratio_downtime_and_calls_with_the_chain_in_words() -> None:
+    row = {
+        "scenario": "vpc-day", "rc": 0, "status": "ok", "window_s": 872.0, "critical_path_s": 617.0,
+        "ratio": 1.413, "chain": ["maintenance on 40.0s", "RDS into the VPC 7m31s", "go live 1.00s"],
+        "outside_steps_s": 24.0, "eips": 24, "longest_no_page_s": 118.2, "longest_no_page_eip": "web-3",
+        "flips": [], "calls": 1200, "throttled": 3,
+    }  # fmt: skip
+    lines = swap_table([row], 1.0)
+    assert lines[0] == "### The swap on the lab (latency scale 1; `make bench`)"
+    assert lines[4] == (
+        "| vpc-day | ok (rc 0) | 14m32s | 10m17s | 1.41 | 24.0s | 24 | 1m58s (web-3) | none | 1200 | 3 |"
+    )
+    assert (
+        lines[-1] == "- vpc-day: critical path maintenance on 40.0s → RDS into the VPC 7m31s → go live 1.00s"
+    )
+
+
+def test_the_eip_table_gives_each_phase_against_its_rate_limit_floor_and_its_describe_calls() -> None:
+    result = {
+        "form": "vpc", "count": 200, "scale": 1.0,
+        "phases": [
+            {"phase": "pre-flight", "seconds": 0.5, "calls": 7, "throttled": 0, "floor": 0.0,
+             "by_operation": {"DescribeAddresses": 1, "DescribeInstances": 2, "AssociateAddress": 4}},
+            {"phase": "go-live", "seconds": 39.4, "calls": 234, "throttled": 26, "floor": 35.4,
+             "by_operation": {"AssociateAddress": 227, "DescribeAddresses": 7}},
+        ],
+    }  # fmt: skip
+    lines = eip_table([result])
+    assert lines[4:] == [
+        "| vpc | 200 | pre-flight | 0.5 | 0.0 | - | 7 | 3 | 0 |",
+        "| vpc | 200 | go-live | 39.4 | 35.4 | 1.11 | 234 | 7 | 26 |",
+    ]

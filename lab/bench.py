@@ -62,6 +62,7 @@ def swap_row(scenario: str, scale: float) -> dict[str, Any]:
         "ratio": path.get("window_ratio"),
         "chain": [f"{link['label']} {fmt_duration(link['duration_s'])}" for link in path.get("chain", [])],
         "outside_steps_s": path.get("outside_steps_s"),
+        "serial_s": path.get("serial_s"),
         "eips": len(eips),
         "longest_no_page_s": worst["longest_no_page_s"] if worst else None,
         "longest_no_page_eip": worst["name"] if worst else None,
@@ -76,17 +77,24 @@ def swap_table(rows: list[dict[str, Any]], scale: float) -> list[str]:
     lines = [
         f"### The swap on the lab (latency scale {scale:g}; `make bench`)",
         "",
-        "| scenario | status | window | critical path | window / path | outside any step | EIPs | longest"
-        " without any page | back to old after the page | AWS calls | throttled |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| scenario | status | window | critical path | window / path | outside any step | steps in series"
+        " | EIPs | longest without any page | back to old after the page | AWS calls | throttled |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         ratio = f"{r['ratio']:.2f}" if r["ratio"] else "-"
-        dark = f"{fmt_duration(r['longest_no_page_s'])} ({r['longest_no_page_eip']})" if r["eips"] else "-"
+        dark = (
+            "-"
+            if not r["eips"]
+            else "never"
+            if not r["longest_no_page_s"]
+            else (f"{fmt_duration(r['longest_no_page_s'])} ({r['longest_no_page_eip']})")
+        )
         lines.append(
             f"| {r['scenario']} | {r['status']} (rc {r['rc']}) | {fmt_duration(r['window_s'])}"
             f" | {fmt_duration(r['critical_path_s'])} | {ratio} | {fmt_duration(r['outside_steps_s'])}"
-            f" | {r['eips']} | {dark} | {', '.join(r['flips']) or 'none'} | {r['calls']} | {r['throttled']} |"
+            f" | {fmt_duration(r['serial_s'])} | {r['eips']} | {dark} | {', '.join(r['flips']) or 'none'}"
+            f" | {r['calls']} | {r['throttled']} |"
         )
     lines.append("")
     lines += [f"- {r['scenario']}: critical path {' → '.join(r['chain']) or '-'}" for r in rows]

@@ -718,7 +718,8 @@ def run(module: AnsibleAWSModule) -> None:
     if plan.problems or found is None:
         fail(module, plan.problems, **({"target": found.to_result()} if found else {}))
     target: SubnetGroup = found
-    changed = bool(plan.to_move or plan.to_wait or plan.to_set_groups)
+    # waiting for a move in flight is this run's work; with wait=false that run leaves it as it is
+    changed = bool(plan.to_move or plan.to_set_groups or (plan.to_wait and p["wait"]))
 
     if module.check_mode:
         entries = [check_mode_entry(before[n], plan, target, groups) for n in names]

@@ -51,22 +51,34 @@ LABELS = {
 }
 
 
-def step_durations(report: Mapping[str, Any]) -> dict[str, float]:
-    """Seconds each step's plays spent inside the window (a step's plays run one after another)."""
+def step_spans(report: Mapping[str, Any]) -> dict[str, tuple[float, float]]:
+    """Each step's span inside the window: from its first play's start to its last play's end (a step's plays
+    run one after another; a step issued early and waited for later, as the RDS moves, spans both)."""
     window = report["window"]
     opened = window["opened_at_offset_s"]
     closed = (
         window["closed_at_offset_s"] if window["closed_at_offset_s"] is not None else report["duration_s"]
     )
-    durations: dict[str, float] = {}
+    spans: dict[str, tuple[float, float]] = {}
     for phase in report["phases"]:
         step = phase.get("step")
-        if step not in STEPS or phase["start_offset_s"] is None:
-            continue
-        inside = min(phase["end_offset_s"], closed) - max(phase["start_offset_s"], opened)
-        if inside > 0:
-            durations[step] = durations.get(step, 0.0) + inside
-    return durations
+        if step not in STEPS or phase["start_offset_s"] is None or phase["status"] == "skipped":
+            continue  # a play with nothing to do (a part switched off) is time outside any step
+        start, end = max(phase["start_offset_s"], opened), min(phase["end_offset_s"], closed)
+        if end > start:
+            first, last = spans.get(step, (start, end))
+            spans[step] = (min(first, start), max(last, end))
+    return spans
+
+
+def covered(spans: list[tuple[float, float]]) -> float:
+    """Seconds covered by at least one of the spans."""
+    total, reach = 0.0, float("-inf")
+    for start, end in sorted(spans):
+        if end > reach:
+            total += end - max(start, reach)
+            reach = end
+    return total
 
 
 def critical_path(report: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -76,7 +88,8 @@ def critical_path(report: Mapping[str, Any]) -> dict[str, Any] | None:
     window = report["window"]
     if window["opened_at_offset_s"] is None or not window["duration_s"]:
         return None
-    durations = step_durations(report)
+    spans = step_spans(report)
+    durations = {step: end - start for step, (start, end) in spans.items()}
     if not durations:
         return None  # no play of the window names its step: not this runbook's window
     finish: dict[str, float] = {}
@@ -97,7 +110,7 @@ def critical_path(report: Mapping[str, Any]) -> dict[str, Any] | None:
         if durations.get(s)
     ]
     length = finish[end]
-    outside = max(0.0, window["duration_s"] - sum(durations.values()))
+    outside = max(0.0, window["duration_s"] - covered(list(spans.values())))
     ratio = window["duration_s"] / length if length else None
     text = " → ".join(f"{link['label']} {fmt_duration(link['duration_s'])}" for link in links)
     summary = f"{fmt_duration(length)} ({text})"
@@ -109,6 +122,8 @@ def critical_path(report: Mapping[str, Any]) -> dict[str, Any] | None:
         "chain": links,
         "window_ratio": round(ratio, 3) if ratio else None,
         "outside_steps_s": round(outside, 3),
+        # the same steps one after another, as this run measured them: what a serial runbook's window would be
+        "serial_s": round(sum(durations.values()) + outside, 3),
         "steps": {s: round(d, 3) for s, d in durations.items()},
         "summary": summary,
     }

@@ -135,3 +135,28 @@ def test_the_checklist_lists_the_same_steps_and_waits() -> None:
         for step, _, waits in rows
     }
     assert listed == STEPS and list(listed) == list(STEPS)
+
+
+def test_rds_issued_as_the_window_opens_spans_to_the_end_of_its_wait_and_the_window_nears_the_path() -> None:
+    """full-swap.yml issues the RDS moves right after maintenance on (2 s) and waits for them before the
+    migrations: the step spans both plays, the stop, storage and Postgres inside it."""
+    overlapped = [
+        VPC_DAY[0],
+        ("rds", 2.0),
+        *VPC_DAY[1:4],
+        ("rds", 451 - 2 - 3 * 4 - 76 - 67 - 77),
+        *VPC_DAY[5:],
+    ]
+    report = recorded(overlapped)
+    path = report["critical_path"]
+    assert [link["step"] for link in path["chain"]] == [
+        "maintenance_on", "rds", "migrate", "office_check", "eip_vpc", "go_live",
+    ]  # fmt: skip
+    assert path["steps"]["rds"] == pytest.approx(451)
+    assert path["duration_s"] == pytest.approx(40 + 451 + 8 + 1 + 116 + 1)
+    # the window: the path, and the pre-flight re-checks outside any step (before the RDS moves, the
+    # migrations, the office check, the EIPs' move and go-live: 5 x 3 s)
+    assert path["outside_steps_s"] == pytest.approx(15)
+    assert report["window"]["duration_s"] == pytest.approx(path["duration_s"] + 15)
+    assert path["window_ratio"] < 1.03
+    assert path["serial_s"] == pytest.approx(report["window"]["duration_s"] + 76 + 67 + 77)  # what overlapped

@@ -9,13 +9,15 @@ def test_the_swap_table_gives_window_path_ratio_downtime_and_calls_with_the_chai
     row = {
         "scenario": "vpc-day", "rc": 0, "status": "ok", "window_s": 872.0, "critical_path_s": 617.0,
         "ratio": 1.413, "chain": ["maintenance on 40.0s", "RDS into the VPC 7m31s", "go live 1.00s"],
-        "outside_steps_s": 24.0, "eips": 24, "longest_no_page_s": 118.2, "longest_no_page_eip": "web-3",
+        "outside_steps_s": 24.0, "serial_s": 872.0, "eips": 24, "longest_no_page_s": 118.2,
+        "longest_no_page_eip": "web-3",
         "flips": [], "calls": 1200, "throttled": 3,
     }  # fmt: skip
     lines = swap_table([row], 1.0)
     assert lines[0] == "### The swap on the lab (latency scale 1; `make bench`)"
     assert lines[4] == (
-        "| vpc-day | ok (rc 0) | 14m32s | 10m17s | 1.41 | 24.0s | 24 | 1m58s (web-3) | none | 1200 | 3 |"
+        "| vpc-day | ok (rc 0) | 14m32s | 10m17s | 1.41 | 24.0s | 14m32s | 24 | 1m58s (web-3) | none"
+        " | 1200 | 3 |"
     )
     assert (
         lines[-1] == "- vpc-day: critical path maintenance on 40.0s → RDS into the VPC 7m31s → go live 1.00s"

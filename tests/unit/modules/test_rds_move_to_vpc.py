@@ -134,6 +134,10 @@ def test_move_started_by_a_run_that_died_is_waited_for_not_modified_again(
     issued = run_module(MODULE, {**args, "wait": False})
     assert issued.changed and issued["db_instances"][0]["action"] == "in_progress"
     assert issued["status"] == "moving-to-vpc"
+    api_calls.reset()
+    again = run_module(MODULE, {**args, "wait": False})  # full-swap.yml rerun after a kill: issued already
+    assert not again.changed and again["db_instances"][0]["action"] == "in_progress", again.msg
+    assert api_calls.calls["ModifyDBInstance"] == 0
 
     check = run_module(MODULE, args, check_mode=True, diff=True)
     assert check.changed and check["db_instances"][0]["action"] == "would_wait"

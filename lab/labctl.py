@@ -28,7 +28,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from ansible_collections.clusterswap.swap.plugins.plugin_utils.timeline.downtime import add_to_report
+from ansible_collections.clusterswap.swap.plugins.plugin_utils.timeline.downtime import add_to_report, epoch
 
 from lab.hosts import containers, podman, roles, seed, volumes
 from lab.hosts.world import (
@@ -502,20 +502,23 @@ def report_probe(out: Path) -> None:
     )
 
 
-def add_probe_to_timelines(probe_out: Path, since: float) -> None:
-    """The probe's record into the timeline report(s) this run wrote (reports/, the product's code): the
-    report then opens with what users got through each EIP, and its SVG draws one band per EIP."""
+def add_probe_to_timelines(probe_out: Path, since: float, playbook: Path) -> None:
+    """The probe's record into the timeline report this run of `playbook` wrote (reports/, with the product's
+    code): the report then opens with what users got through each EIP, and its SVG draws one band per EIP."""
     if not probe_out.exists():
         return
     record = json.loads(probe_out.read_text())
-    runs = [
-        p
-        for p in (REPO / "reports").glob("*.json")
-        if p != probe_out and not p.name.endswith("-probe.json") and p.stat().st_mtime >= since
-    ]
-    for run in sorted(runs):
-        add_to_report(str(run), record)
-        say(f"downtime added to the timeline: {run.with_suffix('.md').relative_to(REPO)}")
+    for run in sorted((REPO / "reports").glob("*.json")):
+        if run == probe_out or run.stat().st_mtime < since:
+            continue
+        try:
+            report = json.loads(run.read_text())
+            ours = str(playbook) in report["playbooks"] and epoch(report["started_at"]) >= since
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # not a timeline report
+        if ours:
+            add_to_report(str(run), record)
+            say(f"downtime added to the timeline: {run.with_suffix('.md').relative_to(REPO)}")
 
 
 def playbook_args(inventory: str | None) -> list[str]:
@@ -552,7 +555,7 @@ def cmd_swap(scenario: str, playbook: str, latency_scale: float | None, inventor
             stop_probe(probe)
         say(f"{playbook} finished with exit code {rc}")
         report_probe(probe_out)
-        add_probe_to_timelines(probe_out, since)
+        add_probe_to_timelines(probe_out, since, path)
     reports = sorted((REPO / "reports").glob("*"), key=lambda p: p.stat().st_mtime)
     reports = [p for p in reports if p.name != ".gitkeep"]
     say(f"timeline report: {reports[-1] if reports else 'none yet'} (all reports in {REPO / 'reports'})")

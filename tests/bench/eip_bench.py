@@ -77,7 +77,8 @@ def scenario(form: str, count: int) -> dict[str, Any]:
         "name": f"bench-vpc-{count}",
         "platforms": ["VPC"],
         "limits": {"classic": 5, "vpc": count + 10},
-        "vpc": {**net, "extra_subnet": "10.0.129.0/24"},
+        # the maintenance servers' extra interfaces: room for 1,000 addresses and more (a /24 holds 251)
+        "vpc": {**net, "extra_subnet": "10.0.144.0/20"},
         "clusters": {"old": "vpc", "new": "vpc", "maintenance": "vpc"},
         "types": {"old": "m4.large", "new": "m5.large", "maintenance": MAINT_TYPE},
         "instances": {f"maint-{n}": {"interfaces": enis} for n in range(1, fleet + 1)},

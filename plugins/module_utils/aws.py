@@ -278,6 +278,11 @@ class Pacer:
     throttling retries. ``clock`` and ``sleep`` default to ``time.monotonic`` / ``time.sleep`` (looked up
     at each call, so a test's patched ``time.sleep`` applies); a ``sleep`` that returns early (or a fake
     one) counts as having slept the whole delay.
+
+    A request reaches AWS some time after it leaves, so one paced from its departure may arrive early. With
+    ``reserve`` tokens of AWS's bucket left unused (the client's bucket holds ``burst - reserve``), AWS's
+    bucket absorbs that and the refill counts from each departure: ``rate_per_s`` calls a second, whatever
+    the round trip. Without a reserve (a bucket of one token), ``done()`` restarts the refill at each answer.
     """
 
     def __init__(
@@ -286,14 +291,16 @@ class Pacer:
         burst: int = 1,
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], None] | None = None,
+        reserve: int = 0,
     ) -> None:
         if rate_per_s <= 0:
             raise ValueError(f"rate_per_s must be > 0, not {rate_per_s!r}")
-        if burst < 1:
-            raise ValueError(f"burst must be >= 1, not {burst!r}")
+        if burst < 1 or not 0 <= reserve < burst:
+            raise ValueError(f"burst must be >= 1 and reserve in 0..burst-1, not {burst!r}, {reserve!r}")
         self.rate = float(rate_per_s)
-        self.burst = int(burst)
-        self.tokens = float(burst)
+        self.burst = int(burst) - int(reserve)
+        self.reserve = int(reserve)
+        self.tokens = float(self.burst)
         self._clock = clock
         self._sleep = sleep
         self._stamp: float | None = None
@@ -328,6 +335,8 @@ class Pacer:
         """The request was answered: count the refill from now. A request reaches AWS some time after it
         leaves; counting from its answer (at the price of one round trip per call) keeps a slow request
         from arriving less than 1/rate seconds before the next one."""
+        if self.reserve:
+            return  # AWS's bucket keeps `reserve` tokens for a request that arrives early
         now = self._now()
         if self._stamp is not None and now > self._stamp:
             self._stamp = now

@@ -66,10 +66,27 @@ def test_done_counts_the_next_interval_from_the_answer() -> None:
     assert pacer.wait() == pytest.approx(1.0)
 
 
-@pytest.mark.parametrize(("rate", "burst"), [(0, 1), (-1, 1), (1, 0)])
-def test_nonsense_rates_are_refused(rate: float, burst: int) -> None:
+def test_with_a_reserve_the_calls_keep_the_rate_whatever_the_round_trip() -> None:
+    """AWS's bucket of 50 refilled at 5 a second: 45 at once, then one every 0.2 s counted from each
+    departure (the 5 left absorb a request that arrives early), not 0.2 s plus the round trip."""
+    clock = Clock()
+    pacer = Pacer(5.0, burst=50, clock=clock, sleep=clock.sleep, reserve=5)
+    assert [pacer.wait() for _ in range(45)] == [0.0] * 45
+    for _ in range(10):
+        assert pacer.wait() == pytest.approx(0.2)
+        clock.now += 0.06  # the request's round trip
+        pacer.done()
+        assert pacer.wait() == pytest.approx(0.14)  # the round trip counted in the interval
+        pacer.done()
+    assert clock.now - 100.0 == pytest.approx(20 * 0.2)
+
+
+@pytest.mark.parametrize(
+    ("rate", "burst", "reserve"), [(0, 1, 0), (-1, 1, 0), (1, 0, 0), (5, 50, 50), (5, 50, -1)]
+)
+def test_nonsense_rates_are_refused(rate: float, burst: int, reserve: int) -> None:
     with pytest.raises(ValueError):
-        Pacer(rate, burst=burst)
+        Pacer(rate, burst=burst, reserve=reserve)
 
 
 def test_pace_holds_a_boto3_operation_to_the_simulators_bucket(make_lab, virtual_time) -> None:

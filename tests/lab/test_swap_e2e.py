@@ -137,7 +137,7 @@ def test_normal_update_end_to_end_then_nothing_to_do(lab: dict[str, Any]) -> Non
     # it opens with the window, then what users got through each EIP: the probe's record, on the run's clock
     downtime = report["downtime"]
     assert sorted(e["ip"] for e in downtime["eips"]) == sorted(eips_by_holder()), downtime["eips"]
-    assert all(e["states"][-1] == "new" and e["segments"][-1][1] > 0 for e in downtime["eips"]), downtime
+    assert all(e["answers"][-1] == "new" and e["segments"][-1][1] > 0 for e in downtime["eips"]), downtime
     md = Path(report["report"]["md"]).read_text().splitlines()
     assert md[2].startswith("**Maintenance: window") and md[4].startswith(
         "**Downtime (client): 8 EIPs probed"

@@ -40,10 +40,39 @@ def _seconds(segments: list[list[Any]]) -> dict[str, float]:
     return out
 
 
+def dark_stretches(segments: list[list[Any]]) -> list[tuple[float, float, list[str]]]:
+    """The stretches with no page at all: consecutive segments of any error kinds merged (a connection
+    reset, then closed, then reset again is one stretch without a page), each with its kinds in order."""
+    stretches: list[tuple[float, float, list[str]]] = []
+    for start, end, state in segments:
+        if state in PAGES:
+            continue
+        if stretches and stretches[-1][1] == start:
+            first, _, kinds = stretches[-1]
+            stretches[-1] = (first, end, kinds + ([state] if state not in kinds else []))
+        else:
+            stretches.append((start, end, [state]))
+    return stretches
+
+
+def answers(segments: list[list[Any]]) -> list[str]:
+    """What users got, in order: the pages, and each stretch without one as ``no page (<kinds>)``."""
+    out: list[str] = []
+    for _, _, state in segments:
+        if state in PAGES:
+            out.append(state)
+        elif not out or not out[-1].startswith("no page"):
+            out.append(f"no page ({state})")
+        elif state not in out[-1][len("no page (") : -1].split(", "):
+            out[-1] = out[-1][:-1] + f", {state})"
+    return out
+
+
 def summarize(record: Mapping[str, Any], source: str = "client") -> dict[str, dict[str, Any]]:
     """Per EIP (by public IP): seconds per state, of maintenance page and of no page at all, the longest
     stretch with no page, and whether it answered from the old cluster after showing the maintenance page or
-    the new cluster (a flip back: users saw the old site again)."""
+    the new cluster (a flip back: users saw the old site again). A stretch without a page runs across
+    error kinds (reset, then closed, then reset: one stretch)."""
     out = {}
     for ip, data in record["eips"].items():
         segments = data[source]["segments"]
@@ -56,7 +85,7 @@ def summarize(record: Mapping[str, Any], source: str = "client") -> dict[str, di
             "maintenance_seconds": seconds.get(MAINTENANCE, 0.0),
             "no_page_seconds": round(sum(v for k, v in seconds.items() if k not in PAGES), 3),
             "longest_no_page": round(
-                max((end - start for start, end, state in segments if state not in PAGES), default=0.0), 3
+                max((end - start for start, end, _ in dark_stretches(segments)), default=0.0), 3
             ),
             "flip_back_to_old": bool(seen) and OLD in states[seen[0] :],
             "states": states,
@@ -83,7 +112,7 @@ def downtime_section(record: Mapping[str, Any], run_started: float, source: str 
                 "no_page_s": s["no_page_seconds"],
                 "longest_no_page_s": s["longest_no_page"],
                 "flip_back_to_old": s["flip_back_to_old"],
-                "states": s["states"],
+                "answers": answers(segments),
                 "segments": [[round(a + shift, 3), round(b + shift, 3), state] for a, b, state in segments],
             }
         )

@@ -104,7 +104,7 @@ def render_markdown_downtime(report: Mapping[str, Any]) -> list[str]:
     lines += [
         f"| {md_cell(e['name'])} | {e['ip']} | {fmt_duration(e['maintenance_s'])}"
         f" | {fmt_duration(e['no_page_s'])} | {fmt_duration(e['longest_no_page_s'])}"
-        f" | {md_cell(states_text(e['states']))} |"
+        f" | {md_cell(states_text(e['answers']))} |"
         for e in eips
     ]
     return [*lines, ""]

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from ansible_collections.clusterswap.swap.plugins.plugin_utils.timeline.downtime import (
     add_to_report,
     attach_downtime,
@@ -73,9 +74,22 @@ def test_the_markdown_opens_with_the_window_then_each_eips_downtime_then_the_pha
     assert rows == [
         "| api_1 | 198.51.100.10 | 54.0s | 0.00s | 0.00s | old → maintenance → new |",
         "| bad_1 | 198.51.100.11 | 20.0s | 0.00s | 0.00s | old → maintenance → **old** → new |",
-        "| www_1 | 198.51.100.12 | 1m00s | 0.60s | 0.60s | old → maintenance → refused → new |",
+        "| www_1 | 198.51.100.12 | 1m00s | 0.60s | 0.60s | old → maintenance → no page (refused) → new |",
     ]
     assert md.index(rows[-1]) < md.index("## Phases")
+
+
+def test_a_stretch_without_a_page_runs_across_error_kinds(recorded_run: Callable[..., Any]) -> None:
+    """During a move to the VPC an EIP answers with resets and closed connections by turns for two minutes:
+    one stretch of 2 minutes without a page, not many short ones."""
+    flapping = [(0, 40, "old"), (40, 100, "maintenance")]
+    flapping += [(100 + n, 101 + n, "reset" if n % 2 else "closed") for n in range(120)]
+    flapping += [(220, 221, "timeout"), (221, 230, "new"), (230, 231, "timeout"), (231, 240, "new")]
+    eip = attach_downtime(build_report(recorded_run()), record(web_1=flapping))["downtime"]["eips"][0]
+    assert eip["longest_no_page_s"] == pytest.approx(121) and eip["no_page_s"] == pytest.approx(122)
+    assert eip["answers"] == [
+        "old", "maintenance", "no page (closed, reset, timeout)", "new", "no page (timeout)", "new",
+    ]  # fmt: skip
 
 
 def test_without_a_probe_the_report_has_no_downtime(recorded_run: Callable[..., Any]) -> None:

@@ -134,15 +134,18 @@ def test_normal_update_end_to_end_then_nothing_to_do(lab: dict[str, Any]) -> Non
     assert report["window"]["state"] == "closed", report["window"]
     phases = [p["name"] for p in report["phases"]]
     assert any("Maintenance on" in p for p in phases) and any("Go live" in p for p in phases), phases
-    # it opens with the window, then what users got through each EIP: the probe's record, on the run's clock
+    # it opens with the window, its critical path (the normal update's steps one after another), then what
+    # users got through each EIP: the probe's record, on the run's clock
+    path = report["critical_path"]
+    assert [link["step"] for link in path["chain"]][-2:] == ["office_check", "go_live"], path
+    assert 0 < path["duration_s"] <= report["window"]["duration_s"], path  # the bar (1.15x): make bench
     downtime = report["downtime"]
     assert sorted(e["ip"] for e in downtime["eips"]) == sorted(eips_by_holder()), downtime["eips"]
     assert all(e["answers"][-1] == "new" and e["segments"][-1][1] > 0 for e in downtime["eips"]), downtime
     md = Path(report["report"]["md"]).read_text().splitlines()
-    assert md[2].startswith("**Maintenance: window") and md[4].startswith(
-        "**Downtime (client): 8 EIPs probed"
-    )
-    assert all(any(f"| {e['ip']} |" in line for line in md[:20]) for e in downtime["eips"]), md[:20]
+    assert md[2].startswith("**Maintenance: window") and md[4].startswith("**Critical path: "), md[:8]
+    assert md[6].startswith("**Downtime (client): 8 EIPs probed"), md[:8]
+    assert all(any(f"| {e['ip']} |" in line for line in md[:22]) for e in downtime["eips"]), md[:22]
     assert "What users got, per EIP" in Path(report["report"]["svg"]).read_text()
 
     second = swap("default")

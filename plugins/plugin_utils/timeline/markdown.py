@@ -122,22 +122,28 @@ def render_markdown_markers(report: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+#: The slowest tasks tabled, across the phases that changed something (the JSON keeps each phase's).
+SLOWEST_ROWS = 15
+
+
 def render_markdown_slowest(report: Mapping[str, Any]) -> list[str]:
-    """The slowest tasks of each phase that changed something or failed; the others only read."""
-    phases = [p for p in report["phases"] if p["slowest_tasks"] and acted(p)]
-    if not phases:
+    """One table of the slowest tasks of the phases that changed something or failed (the others only
+    read): where the time went, whatever the number of phases."""
+    rows = [(t, p) for p in report["phases"] if acted(p) for t in p["slowest_tasks"]]
+    if not rows:
         return []
-    lines = ["", "## Slowest tasks of the phases that changed something"]
-    for phase in phases:
-        lines += [
-            "",
-            f"### {phase['index']}. {phase['name']}",
-            "",
-            "| Task | Duration | Status |",
-            "|---|---|---|",
-        ]
-        lines += [
-            f"| {md_cell(t['name'])} | {fmt_duration(t['duration_s'])} | {t['status']} |"
-            for t in phase["slowest_tasks"]
-        ]
+    rows.sort(key=lambda row: row[0]["duration_s"], reverse=True)
+    lines = [
+        "",
+        f"## Slowest tasks of the phases that changed something ({min(len(rows), SLOWEST_ROWS)} of"
+        f" {len(rows)})",
+        "",
+        "| Phase | Task | Duration | Status |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {p['index']}. {md_cell(p['name'])} | {md_cell(t['name'])} | {fmt_duration(t['duration_s'])}"
+        f" | {t['status']} |"
+        for t, p in rows[:SLOWEST_ROWS]
+    ]
     return lines

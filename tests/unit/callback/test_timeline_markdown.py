@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ansible_collections.clusterswap.swap.plugins.plugin_utils.timeline.markdown import render_markdown
+from ansible_collections.clusterswap.swap.plugins.plugin_utils.timeline.markdown import (
+    md_cell,
+    render_markdown,
+)
 from ansible_collections.clusterswap.swap.plugins.plugin_utils.timeline.recorder import Timeline
 from ansible_collections.clusterswap.swap.plugins.plugin_utils.timeline.report import build_report
 
@@ -22,8 +25,8 @@ def test_markdown_escapes_pipes_and_flags_check_mode(recorded_run: Recorded) -> 
 def test_markdown_lists_markers_and_slowest_tasks(recorded_run: Recorded) -> None:
     md = render_markdown(build_report(recorded_run(), slowest=1))
     assert "| +30.0s | window_open | first EIP leaves | localhost | 1.2 \\| Window \\| Opens |" in md
-    assert "### 2. Phase 2 | Go live\n\n| Task | Duration | Status |\n|---|---|---|\n" in md
-    assert "| 2.1 \\| EIP \\| Move web-3 | 1m30s | changed |" in md
+    assert "| Phase | Task | Duration | Status |\n|---|---|---|---|\n" in md
+    assert "| 2. Phase 2 \\| Go live | 2.1 \\| EIP \\| Move web-3 | 1m30s | changed |" in md
     assert "![timeline]" not in md
 
 
@@ -42,7 +45,8 @@ def test_the_window_comes_first_and_only_phases_that_changed_get_details(recorde
     acted = [p["name"] for p in report["phases"] if any(t["status"] == "changed" for t in p["tasks"])]
     read_only = [p["name"] for p in report["phases"] if p["status"] != "skipped" and p["name"] not in acted]
     assert acted and read_only, "the recorded run has both kinds"
+    slowest = md.split("## Slowest tasks", 1)[1]
     for name in acted:
-        assert f". {name}\n" in md
+        assert f". {md_cell(name)} |" in slowest
     for name in read_only:
-        assert f". {name}\n" not in md, f"{name} only read: no detail"
+        assert f". {md_cell(name)} |" not in slowest, f"{name} only read: no detail"

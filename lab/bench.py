@@ -1,13 +1,14 @@
 """`make bench`: the swap on the lab at AWS's real durations, and the EIP phases on the simulator at scale.
 
-    python -m lab.bench [--scenarios default vpc-day] [--latency-scale 1]
+    python -m lab.bench [--scenarios default vpc-day] [--latency-scale 1] [--no-baseline]
                         [--eips vpc:24,200,1000 classic:24,200]
 
 For each scenario: a fresh world (`labctl seed`), then `labctl swap` at the latency scale (1: the durations
 of lab/latency.yml, AWS's), and from its timeline report: the window, its critical path and chain, the
 window's ratio to it, what users got through the EIPs (the downtime probe: the longest time any EIP gave no
 page at all, any EIP that answered from the old cluster after the page), the AWS calls of the run and how
-many AWS throttled.
+many AWS throttled. The VPC day runs twice: as full-swap.yml runs it, and in the checklist's order, one step
+after the other (`clusterswap_rds_early=false`), the baseline its window is measured against.
 Then tests/bench/eip_bench.py: the EIP phases alone on the simulator (no container hosts) at each count, with
 AWS's throttling on, their wall time against the rate-limit floor. Prints both tables in Markdown and writes
 them to reports/<UTC time>-bench.md. Needs the lab's setup (`make swap` once) and root, as the lab does.
@@ -43,18 +44,23 @@ def timeline_since(since: float) -> dict[str, Any]:
     return json.loads(max(runs, key=lambda p: p.stat().st_mtime).read_text())  # type: ignore[no-any-return]
 
 
-def swap_row(scenario: str, scale: float) -> dict[str, Any]:
+#: A scenario's baseline: the same swap in the checklist's order, one step after the other.
+SERIAL = {"vpc-day": ["clusterswap_rds_early=false"]}
+
+
+def swap_row(scenario: str, scale: float, extra_vars: list[str] | None = None) -> dict[str, Any]:
     if labctl("seed", "--scenario", scenario, "--latency-scale", str(scale)):
         raise SystemExit(f"bench: seeding {scenario} failed")
     since = time.time()
-    rc = labctl("swap", "--scenario", scenario, "--latency-scale", str(scale))
+    extra = [arg for value in extra_vars or [] for arg in ("-e", value)]
+    rc = labctl("swap", "--scenario", scenario, "--latency-scale", str(scale), *extra)
     report = timeline_since(since)
     totals = lab_api("/_lab/api-stats").get("totals", {})
     path = report.get("critical_path") or {}
     eips = (report.get("downtime") or {}).get("eips", [])
     worst = max(eips, key=lambda e: e["longest_no_page_s"], default=None)
     return {
-        "scenario": scenario,
+        "scenario": scenario + (f" ({', '.join(extra_vars)})" if extra_vars else ""),
         "rc": rc,
         "status": report["status"],
         "window_s": report["window"]["duration_s"],
@@ -139,9 +145,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-scale", type=float, default=1.0)
     parser.add_argument("--eips", nargs="*", default=["vpc:24,200,1000", "classic:24,200"])
     parser.add_argument("--out", type=Path, help="default: reports/<UTC time>-bench.md")
+    parser.add_argument(
+        "--no-baseline",
+        dest="baseline",
+        action="store_false",
+        help="skip the VPC day's baseline run in the checklist's order (clusterswap_rds_early=false)",
+    )
     args = parser.parse_args(argv)
     started = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    rows = [swap_row(s, args.latency_scale) for s in args.scenarios]
+    rows = []
+    for scenario in args.scenarios:
+        rows.append(swap_row(scenario, args.latency_scale))
+        if args.baseline and scenario in SERIAL:
+            rows.append(swap_row(scenario, args.latency_scale, SERIAL[scenario]))
     lines = [f"## make bench ({started})", ""]
     if rows:
         lines += [*swap_table(rows, args.latency_scale), ""]

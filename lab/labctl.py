@@ -531,8 +531,14 @@ def playbook_args(inventory: str | None) -> list[str]:
     return ["-i", inventory, "-i", OVERLAY, "--limit", "localhost:lab_hosts"]
 
 
-def cmd_swap(scenario: str, playbook: str, latency_scale: float | None, inventory: str | None = None) -> int:
-    extra = playbook_args(inventory)
+def cmd_swap(
+    scenario: str,
+    playbook: str,
+    latency_scale: float | None,
+    inventory: str | None = None,
+    extra_vars: list[str] | None = None,
+) -> int:
+    extra = playbook_args(inventory) + [arg for value in extra_vars or [] for arg in ("-e", value)]
     cmd_up(scenario, latency_scale)
     if swapped():  # the runbook finds the swap done and changes nothing; `make lab-reset` rehearses afresh
         say(f"a swap already ran on this {scenario} world: the playbook should find it done")
@@ -574,6 +580,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--playbook", default=DEFAULT_PLAYBOOK)
     parser.add_argument(
+        "-e", "--extra-vars", action="append", default=[], help="swap: passed to ansible-playbook as -e"
+    )
+    parser.add_argument(
         "--inventory",
         default=None,
         help="swap: run with this inventory (e.g. inventories/staging) on the lab instead of inventories/lab",
@@ -590,7 +599,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "down":
         cmd_down()
     else:
-        return cmd_swap(args.scenario, args.playbook, args.latency_scale, args.inventory)
+        return cmd_swap(args.scenario, args.playbook, args.latency_scale, args.inventory, args.extra_vars)
     return 0
 
 

@@ -3,7 +3,7 @@
 """What users saw through each EIP during the run: a downtime probe's record, joined to the timeline.
 
 A probe is anything that requests every public address a few times a second while the swap runs and
-writes this record (the lab has one; in production any HTTP checker can write it):
+writes this record (any HTTP checker can):
 
     {"started_at": <epoch seconds>,
      "eips": {"<public ip>": {"name": "<its Name tag>",

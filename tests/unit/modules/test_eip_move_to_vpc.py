@@ -47,7 +47,9 @@ def test_four_runs_move_every_eip(make_lab, run_module, api_calls, virtual_time)
     assert api_calls.calls["MoveAddressToVpc"] == 1 + 24  # DryRun first, then one per EIP
     assert api_calls.attempts["MoveAddressToVpc"] == 1 + 24, "none throttled"
     paced = sum(virtual_time.slept)
-    assert paced == pytest.approx(24, abs=0.1), "one move per second after the DryRun"
+    # one move per second after the DryRun: 24 s, less the real time the calls themselves took (the clock
+    # runs on while a call is made; on a busy machine a few tenths)
+    assert 23.0 <= paced <= 24.1, f"one move per second after the DryRun: {paced}"
 
     next_task(virtual_time)
     again_check = run_module(MODULE, args, check_mode=True)

@@ -69,7 +69,7 @@ test: setup ## every linter and every test but the long rehearsals, bringing up 
 	$(MAKE) lint
 	$(PY) -m pytest -m "not long" -n $(TEST_WORKERS) --durations=40 tests
 
-long: setup ## the long rehearsals (marked long): the vpc-day swap, staging on the lab, the incident on 57 hosts, molecule storage
+long: setup ## the long rehearsals (marked long): the vpc-day swap, staging on the lab, the incident on 58 hosts, molecule storage
 	$(PY) -m pytest -m long tests
 
 parity: venv ## rehearsal-parity.yml on two simulated accounts: REHEARSAL=default against PRODUCTION=vpc-day

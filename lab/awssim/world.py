@@ -113,7 +113,16 @@ def lb_count(sc: dict[str, Any], cluster: str) -> int:
 
 
 def maintenance_names(sc: dict[str, Any]) -> list[str]:
-    return [f"maint-{n}" for n in range(1, int(sc.get("maintenance", 1)) + 1)]
+    """The maintenance servers: maint-N on the maintenance cluster's platform, then maint-vpc-N in the VPC
+    (scenario key vpc_maintenance: the page for Classic EIPs that move to the VPC as the window opens)."""
+    return [f"maint-{n}" for n in range(1, int(sc.get("maintenance", 1)) + 1)] + [
+        f"maint-vpc-{n}" for n in range(1, int(sc.get("vpc_maintenance", 0)) + 1)
+    ]
+
+
+def platform_of(sc: dict[str, Any], name: str, cluster: str) -> str:
+    """Where an instance runs: classic | vpc | new_vpc (its cluster's, or the VPC for maint-vpc-N)."""
+    return "vpc" if name.startswith("maint-vpc-") else str(sc["clusters"][cluster])
 
 
 def instance_names(sc: dict[str, Any] | None = None) -> list[tuple[str, str, str]]:
@@ -222,7 +231,7 @@ def _launch(ec2: Any, sc: dict[str, Any], nets: dict[str, dict[str, Any]], world
     fixed = {key: _fixed_ips(n["net"]["subnet"]) for key, n in nets.items()}
     fixed["classic"] = _fixed_ips(CLASSIC_CIDR)
     for name, cluster, role in instance_names(sc):
-        platform = sc["clusters"][cluster]
+        platform = platform_of(sc, name, cluster)
         tags = {"Name": name, "clusterswap:cluster": cluster, "clusterswap:role": role}
         if has_host(name, role):
             tags["lab:host"] = f"cs-{name}"

@@ -54,9 +54,10 @@ def host_interfaces(enis: list[dict[str, Any]], prefixes: dict[str, int]) -> lis
     return out
 
 
-def eip_disassociations(eips: list[dict[str, Any]]) -> list[dict[str, str]]:
-    """eip_associate's state=absent list: every plan EIP that must move to the VPC, by public IP."""
-    return [{"public_ip": e["public_ip"]} for e in eips if e.get("needs_move_to_vpc")]
+def eip_disassociations(eips: list[dict[str, Any]], flag: str = "needs_move_to_vpc") -> list[dict[str, str]]:
+    """eip_associate's state=absent list: every plan EIP that must move to the VPC (or, with
+    ``flag="needs_restore_to_classic"``, back to EC2-Classic), by public IP."""
+    return [{"public_ip": e["public_ip"]} for e in eips if e.get(flag)]
 
 
 class FilterModule:

@@ -283,12 +283,18 @@ def problems_message(problems: list[str]) -> str:
     return "\n".join(lines)
 
 
+def unpinned(unplaced: dict[str, list[str]]) -> list[str]:
+    """The EIPs some phase of the swap would move but whose target is not pinned yet (prepare pins it)."""
+    phases = ("to_maintenance", "to_vpc_page", "to_new")
+    return sorted({name for phase in phases for name in unplaced.get(phase, [])})
+
+
 def plan_summary(result: dict[str, Any]) -> str:
     """Where the swap stands, in one paragraph (pre-flight's report)."""
     eips = result.get("eips") or []
     where = ", ".join(f"{k}: {v}" for k, v in Counter(e["location"] for e in eips).items())
     unplaced = result.get("unplaced") or {}
-    waiting = [*unplaced.get("to_maintenance", []), *unplaced.get("to_new", [])]
+    waiting = unpinned(unplaced)
     hint = " (playbooks/prepare-cluster.yml assigns their private IPs)" if waiting else ""
     vpc = (result.get("quotas") or {}).get("vpc") or {}
     text = (

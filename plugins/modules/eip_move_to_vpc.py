@@ -1,9 +1,10 @@
 #!/usr/bin/python
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Move EC2-Classic Elastic IPs to the VPC, all of them or none."""
+"""Move EC2-Classic Elastic IPs to the VPC (or restore them to EC2-Classic), all of them or none."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
@@ -38,7 +39,7 @@ from ansible_collections.clusterswap.swap.plugins.module_utils.eip import (
 DOCUMENTATION = r"""
 ---
 module: eip_move_to_vpc
-short_description: Move EC2-Classic Elastic IPs to the VPC, checking the VPC limit first
+short_description: Move EC2-Classic Elastic IPs to the VPC (or back), checking the VPC limit first
 version_added: 0.1.0
 description:
   - Moves every listed EC2-Classic Elastic IP (EIP) to the VPC with C(MoveAddressToVpc), and returns,
@@ -61,6 +62,8 @@ description:
   - The whole list costs one C(DescribeAddresses) and one C(DescribeMovingAddresses), whatever its length.
   - Check mode tells what would be moved or waited for and changes nothing. With C(--diff) each EIP's
     domain and instance before and after are shown.
+  - With O(domain=standard) it goes the other way, for a rollback: every listed EIP in the VPC is restored to
+    EC2-Classic (C(RestoreAddressToClassic), the same checks, pace and wait; no VPC limit to check).
 author:
   - clusterswap
 options:
@@ -70,9 +73,16 @@ options:
     type: list
     elements: str
     required: true
+  domain:
+    description:
+      - Where the addresses go. V(vpc) moves them to the VPC (C(MoveAddressToVpc)); V(standard) restores
+        them to EC2-Classic (C(RestoreAddressToClassic)).
+    type: str
+    choices: [vpc, standard]
+    default: vpc
   wait:
     description:
-      - Wait until every listed address is in the VPC.
+      - Wait until every listed address is in the VPC (with O(domain=standard), in EC2-Classic).
       - With V(false) the module returns once the moves are issued; a later run (with O(wait=true))
         waits for them without moving them again.
     type: bool
@@ -102,7 +112,8 @@ notes:
   - C(MoveAddressToVpc) needs the EIP allocated for more than 24 hours and not associated; disassociate
     first (for example with M(eip_associate) and O(eip_associate#module:state=absent)).
   - After the move an EIP is associated by allocation ID only; use M(eip_associate).
-  - C(RestoreAddressToClassic) is the way back; this module does not do it.
+  - C(RestoreAddressToClassic) (O(domain=standard)) is the way back; AWS allows it only for an address that
+    was moved from EC2-Classic, unassociated.
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -122,6 +133,11 @@ EXAMPLES = r"""
   clusterswap.swap.eip_move_to_vpc:
     public_ips: "{{ eips }}"
     wait: false
+
+- name: "R.3 | EIP | Rollback: back to EC2-Classic, off their instances first"
+  clusterswap.swap.eip_move_to_vpc:
+    public_ips: "{{ moved_back }}"
+    domain: standard
 
 - name: "6.3 | EIP | Allocation IDs of the moved EIPs"
   ansible.builtin.debug:
@@ -181,6 +197,7 @@ progress:
 
 ARGUMENT_SPEC: dict[str, Any] = {
     "public_ips": {"type": "list", "elements": "str", "required": True},
+    "domain": {"type": "str", "choices": [VPC, CLASSIC], "default": VPC},
     "wait": {"type": "bool", "default": True},
     "wait_timeout": {"type": "int", "default": 600},
     "poll_interval": {"type": "float", "default": 5},
@@ -188,8 +205,8 @@ ARGUMENT_SPEC: dict[str, Any] = {
 }
 
 
-#: AWS's request buckets for these two APIs: 1 token, refilled at 1 per second ("Request throttling for
-#: the Amazon EC2 API", https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html).
+#: AWS's request buckets for these APIs: 1 token, refilled at 1 per second ("Request throttling for the
+#: Amazon EC2 API", https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html).
 MOVES_PER_SECOND = 1.0
 MOVING_POLLS_PER_SECOND = 1.0
 MIN_POLL_INTERVAL = 1.0 / MOVING_POLLS_PER_SECOND
@@ -202,9 +219,41 @@ def paced_client(client: Any) -> Any:
         client,
         {
             "MoveAddressToVpc": Pacer(MOVES_PER_SECOND, burst=1),
+            "RestoreAddressToClassic": Pacer(MOVES_PER_SECOND, burst=1),
             "DescribeMovingAddresses": Pacer(MOVING_POLLS_PER_SECOND, burst=1),
         },
     )
+
+
+@dataclass(frozen=True)
+class Direction:
+    """One way of the move: the domain the addresses reach, the API, the moving status on the way."""
+
+    domain: str
+    api: str
+    method: str
+    status: str
+    opposite: str
+    label: str
+
+    @property
+    def opposite_domain(self) -> str:
+        return CLASSIC if self.domain == VPC else VPC
+
+
+DIRECTIONS = {
+    VPC: Direction(
+        VPC, "MoveAddressToVpc", "move_address_to_vpc", MOVING_TO_VPC, RESTORING_TO_CLASSIC, "moves to VPC"
+    ),
+    CLASSIC: Direction(
+        CLASSIC,
+        "RestoreAddressToClassic",
+        "restore_address_to_classic",
+        RESTORING_TO_CLASSIC,
+        MOVING_TO_VPC,
+        "restores to EC2-Classic",
+    ),
+}
 
 
 class Plan:
@@ -218,25 +267,28 @@ class Plan:
 
 
 def classify(
-    public_ips: list[str], addresses: dict[str, Eip], moving: dict[str, str], region: str | None
+    public_ips: list[str],
+    addresses: dict[str, Eip],
+    moving: dict[str, str],
+    region: str | None,
+    way: Direction = DIRECTIONS[VPC],
 ) -> Plan:
     plan = Plan()
     for ip in public_ips:
         eip = addresses.get(ip)
         if eip is None:
             plan.problems.append(not_found_message(ip, region))
-        elif moving.get(ip) == RESTORING_TO_CLASSIC:
-            plan.problems.append(
-                f"{ip}: is being restored to EC2-Classic (restoringToClassic); wait and rerun"
-            )
-        elif moving.get(ip) == MOVING_TO_VPC:
+        elif moving.get(ip) == way.opposite:
+            where = "restored to EC2-Classic" if way.opposite == RESTORING_TO_CLASSIC else "moved to the VPC"
+            plan.problems.append(f"{ip}: is being {where} ({way.opposite}); wait and rerun")
+        elif moving.get(ip) == way.status:
             plan.to_wait.append(ip)
-        elif eip.domain == VPC:
+        elif eip.domain == way.domain:
             plan.in_vpc.append(ip)
         elif eip.associated:
             target = eip.instance_id or eip.network_interface_id
             plan.problems.append(
-                f"{ip}: still associated with {target}; MoveAddressToVpc needs it disassociated first "
+                f"{ip}: still associated with {target}; {way.api} needs it disassociated first "
                 "(eip_associate state=absent)"
             )
         else:
@@ -257,17 +309,22 @@ def fail(module: AnsibleAWSModule, problems: list[str], **result: Any) -> None:
 
 
 def check_preconditions(
-    module: AnsibleAWSModule, client: Any, plan: Plan, addresses: dict[str, Eip], moving: dict[str, str]
+    module: AnsibleAWSModule,
+    client: Any,
+    plan: Plan,
+    addresses: dict[str, Eip],
+    moving: dict[str, str],
+    way: Direction = DIRECTIONS[VPC],
 ) -> dict[str, Any] | None:
     """Quota and permission checks; fail (moving nothing) if any precondition is not met."""
     quotas = None
-    if module.params["check_quota"] and plan.to_move:
+    if module.params["check_quota"] and plan.to_move and way.domain == VPC:
         quotas = eip_quotas(module, client, addresses, moving)
         problem = quota_problem(len(plan.to_move), quotas["vpc"], module.region)
         if problem:
             plan.problems.append(problem)
     if plan.to_move and not plan.problems:
-        problem = dry_run(client, "move_address_to_vpc", plan.to_move[0], PublicIp=plan.to_move[0])
+        problem = dry_run(client, way.method, plan.to_move[0], PublicIp=plan.to_move[0])
         if problem:
             plan.problems.append(problem)
     if plan.problems:
@@ -276,15 +333,15 @@ def check_preconditions(
 
 
 def issue_moves(
-    client: Any, to_move: list[str], progress: Progress
+    client: Any, to_move: list[str], progress: Progress, way: Direction = DIRECTIONS[VPC]
 ) -> tuple[dict[str, dict[str, Any]], AwsError | None]:
     """Issue every move without waiting in between (AWS's pace: one a second); stop at the first error (the
-    rest stay in Classic)."""
+    rest stay where they are)."""
     issued: dict[str, dict[str, Any]] = {}
-    beat = Heartbeat(progress, "MoveAddressToVpc", len(to_move))
+    beat = Heartbeat(progress, way.api, len(to_move))
     for ip in to_move:
         try:
-            issued[ip] = call(client, "move_address_to_vpc", ip, "MoveAddressToVpc", PublicIp=ip)
+            issued[ip] = call(client, way.method, ip, way.api, PublicIp=ip)
         except AwsError as exc:
             return issued, exc
         beat.tick(len(issued))
@@ -292,9 +349,13 @@ def issue_moves(
 
 
 def wait_for_moves(
-    module: AnsibleAWSModule, client: Any, ips: list[str], progress: Progress
+    module: AnsibleAWSModule,
+    client: Any,
+    ips: list[str],
+    progress: Progress,
+    way: Direction = DIRECTIONS[VPC],
 ) -> tuple[list[str], dict[str, Eip] | None]:
-    """Wait until none of ``ips`` is moving and DescribeAddresses shows each in the VPC.
+    """Wait until none of ``ips`` is moving and DescribeAddresses shows each in the domain it goes to.
 
     Returns what is still pending and the last DescribeAddresses answer (None if none was needed).
     """
@@ -306,10 +367,10 @@ def wait_for_moves(
         if still:
             return still
         last["addresses"] = describe_addresses(client)
-        return [ip for ip in ips if ip in last["addresses"] and last["addresses"][ip].domain != VPC]
+        return [ip for ip in ips if ip in last["addresses"] and last["addresses"][ip].domain != way.domain]
 
     p = module.params
-    remaining = wait_until(pending, p["wait_timeout"], p["poll_interval"], progress, "moves to VPC", len(ips))
+    remaining = wait_until(pending, p["wait_timeout"], p["poll_interval"], progress, way.label, len(ips))
     return remaining, last.get("addresses")
 
 
@@ -319,10 +380,16 @@ def entry(eip: Eip | None, ip: str, action: str, status: str | None) -> dict[str
 
 
 STATUS = {VPC: "InVpc", CLASSIC: "InClassic"}
+MOVING_STATUS = {VPC: "MoveInProgress", CLASSIC: "RestoreInProgress"}
 
 
 def final_entries(
-    public_ips: list[str], plan: Plan, issued: dict[str, Any], final: dict[str, Eip], pending: list[str]
+    public_ips: list[str],
+    plan: Plan,
+    issued: dict[str, Any],
+    final: dict[str, Eip],
+    pending: list[str],
+    moving_status: str = "MoveInProgress",
 ) -> list[dict[str, Any]]:
     entries = []
     for ip in public_ips:
@@ -330,7 +397,7 @@ def final_entries(
         action = "moved" if ip in issued else "resumed" if ip in plan.to_wait else "none"
         if ip in plan.to_move and ip not in issued:
             action = "failed"
-        status = "MoveInProgress" if ip in pending else STATUS.get(eip.domain if eip else "")
+        status = moving_status if ip in pending else STATUS.get(eip.domain if eip else "")
         result = entry(eip, ip, action, status)
         if ip in pending and not result.get("allocation_id"):
             result["allocation_id"] = issued.get(ip, {}).get("AllocationId")
@@ -338,23 +405,33 @@ def final_entries(
     return entries
 
 
-def check_mode_entries(public_ips: list[str], plan: Plan, addresses: dict[str, Eip]) -> list[dict[str, Any]]:
+def check_mode_entries(
+    public_ips: list[str], plan: Plan, addresses: dict[str, Eip], way: Direction = DIRECTIONS[VPC]
+) -> list[dict[str, Any]]:
     entries = []
+    now, there = STATUS[way.opposite_domain], STATUS[way.domain]
+    moving = MOVING_STATUS[way.domain]
     for ip in public_ips:
         eip = addresses.get(ip)
         if ip in plan.to_move:
-            entries.append({**entry(eip, ip, "would_move", "InClassic"), "domain": VPC})
+            entries.append({**entry(eip, ip, "would_move", now), "domain": way.domain})
         elif ip in plan.to_wait:
-            entries.append({**entry(eip, ip, "would_wait", "MoveInProgress"), "domain": VPC})
+            entries.append({**entry(eip, ip, "would_wait", moving), "domain": way.domain})
         else:
-            entries.append(entry(eip, ip, "none", "InVpc"))
+            entries.append(entry(eip, ip, "none", there))
     return entries
 
 
-def diff(public_ips: list[str], plan: Plan, addresses: dict[str, Eip], after: list[dict[str, Any]]) -> dict:
+def diff(
+    public_ips: list[str],
+    plan: Plan,
+    addresses: dict[str, Eip],
+    after: list[dict[str, Any]],
+    way: Direction = DIRECTIONS[VPC],
+) -> dict:
     before = {ip: addresses[ip].state() for ip in public_ips if ip in addresses}
-    if plan.to_wait:  # a moving address is on its way to the VPC: show it leaving Classic
-        before.update({ip: {**before[ip], "domain": CLASSIC} for ip in plan.to_wait})
+    if plan.to_wait:  # a moving address is on its way: show it leaving where it was
+        before.update({ip: {**before[ip], "domain": way.opposite_domain} for ip in plan.to_wait})
     after_states = {
         e["public_ip"]: {"domain": e["domain"], "instance_id": e.get("instance_id")} for e in after
     }
@@ -372,35 +449,36 @@ def run(module: AnsibleAWSModule) -> None:
             "DescribeMovingAddresses per second"
         )
         module.params["poll_interval"] = MIN_POLL_INTERVAL
+    way = DIRECTIONS[module.params["domain"]]
     client = paced_client(ec2_client(module))
     progress = Progress(module.log)
-    # moving first: a move that ends between the two calls then shows as moving or in the VPC, never Classic
+    # moving first: a move that ends between the two calls then shows as moving or arrived, never where it was
     moving = describe_moving_addresses(client)
     addresses = describe_addresses(client)
-    plan = classify(public_ips, addresses, moving, module.region)
-    quotas = check_preconditions(module, client, plan, addresses, moving)
+    plan = classify(public_ips, addresses, moving, module.region, way)
+    quotas = check_preconditions(module, client, plan, addresses, moving, way)
     changed = bool(plan.to_move or plan.to_wait)
 
     if module.check_mode:
-        entries = check_mode_entries(public_ips, plan, addresses)
+        entries = check_mode_entries(public_ips, plan, addresses, way)
         result = {"changed": changed, "addresses": entries, "moved": 0, "quotas": quotas, "progress": []}
-        module.exit_json(diff=diff(public_ips, plan, addresses, entries), **result)
+        module.exit_json(diff=diff(public_ips, plan, addresses, entries, way), **result)
 
-    issued, error = issue_moves(client, plan.to_move, progress)
+    issued, error = issue_moves(client, plan.to_move, progress, way)
     waited = list(issued) + plan.to_wait
     pending, final = waited, None
     if module.params["wait"] and waited:
-        pending, final = wait_for_moves(module, client, waited, progress)
+        pending, final = wait_for_moves(module, client, waited, progress, way)
     if final is None:
         final = describe_addresses(client) if waited else addresses
-    entries = final_entries(public_ips, plan, issued, final, pending)
+    entries = final_entries(public_ips, plan, issued, final, pending, MOVING_STATUS[way.domain])
     result = {
         "changed": changed,
         "addresses": entries,
         "moved": len(issued),
         "quotas": quotas,
         "progress": progress.lines,
-        "diff": diff(public_ips, plan, addresses, entries),
+        "diff": diff(public_ips, plan, addresses, entries, way),
     }
     if error:
         fail_aws(

@@ -22,6 +22,7 @@ from ansible_collections.clusterswap.swap.plugins.module_utils.ec2 import (
 from ansible_collections.clusterswap.swap.plugins.module_utils.eip import (
     CLASSIC,
     MOVING_TO_VPC,
+    RESTORING_TO_CLASSIC,
     VPC,
     Eip,
     describe_addresses,
@@ -49,6 +50,7 @@ from ansible_collections.clusterswap.swap.plugins.module_utils.preflight import 
     plan_summary,
     preflight_problems,
     problems_message,
+    unpinned,
 )
 
 DOCUMENTATION = r"""
@@ -95,6 +97,10 @@ options:
     description:
       - The C(Name) tags of the maintenance ("system down") servers, in the order they are filled.
       - An EC2-Classic instance holds one EIP, so a Classic maintenance fleet has one instance per EIP.
+      - Each EIP gets a server on the platform its page needs: a VPC EIP one in a VPC, an EC2-Classic EIP
+        one in EC2-Classic, except a Classic EIP bound for a VPC instance when the fleet has a server in a
+        VPC: its page is there (C(moves.to_vpc_page)), and its move to the VPC starts as the window opens
+        instead of after the office check.
       - A single name is accepted (alias O(maintenance_instance)).
     type: list
     elements: str
@@ -282,6 +288,16 @@ eips:
     old_instance: {description: Name of the old instance it served., type: str}
     old_instance_id: {description: Its id., type: str}
     maintenance_instance: {description: Name of its maintenance instance., type: str}
+    needs_restore_to_classic:
+      description: >-
+        An EIP of an EC2-Classic old instance that is in the VPC now (or moving there): rollback restores it
+        to EC2-Classic before putting it back.
+      type: bool
+    page_in_vpc:
+      description: >-
+        An EC2-Classic EIP of the old cluster whose maintenance page is in a VPC: it moves there as the window
+        opens (C(moves.to_vpc_page)).
+      type: bool
     maintenance_instance_id: {description: Its id., type: str}
     new_instance: {description: Name of the new instance it goes to., type: str}
     new_instance_id: {description: Its id., type: str}
@@ -311,7 +327,9 @@ maintenance_instance_ids:
 moves:
   description: >-
     The associations each phase makes, ready for M(eip_associate): C(to_maintenance) (every EIP still on
-    the old cluster, unassociated or misplaced, to its maintenance target), C(to_new) (every EIP not yet on
+    the old cluster, unassociated or misplaced, to its maintenance target), C(to_vpc_page) (the same, for
+    the EC2-Classic EIPs whose maintenance server is in a VPC: each moves to the VPC first, then goes onto
+    its place there), C(to_new) (every EIP not yet on
     its new target), C(to_old) (rollback: every EIP not on its old target). Each item is
     C({public_ip, instance_id, network_interface_id, private_ip_address}). Only exact targets are listed;
     the EIPs of a phase without one are in C(unplaced).
@@ -319,10 +337,18 @@ moves:
   type: dict
 unplaced:
   description: >-
-    C(to_maintenance), C(to_new), C(to_old): the names of the EIPs that phase would move but whose target
-    is not pinned (maintenance, new: run C(playbooks/prepare-cluster.yml)) or cannot be placed (old).
+    C(to_maintenance), C(to_vpc_page), C(to_new), C(to_old): the names of the EIPs that phase would move
+    but whose target is not pinned (maintenance, new: run C(playbooks/prepare-cluster.yml)) or cannot be
+    placed (old).
   returned: always
   type: dict
+unpinned:
+  description: >-
+    The names of the EIPs whose maintenance or new target is not pinned yet (C(unplaced) but for rollback):
+    C(playbooks/prepare-cluster.yml) assigns their private IPs and pins them.
+  returned: always
+  type: list
+  elements: str
 capacity:
   description: >-
     One entry per maintenance and new instance: C(needed) EIPs, C(have) usable private IPs, C(can_hold) on
@@ -339,6 +365,12 @@ capacity_problems:
   elements: str
 vpc_moves_needed:
   description: How many EIPs must still move from EC2-Classic to the VPC.
+  returned: always
+  type: int
+vpc_moves_after_office_check:
+  description: >-
+    How many of those move after the office check (playbooks/eip-vpc-migration.yml): the EIPs whose
+    maintenance page is not in the VPC (the others move as the window opens, C(moves.to_vpc_page)).
   returned: always
   type: int
 quotas:
@@ -540,11 +572,29 @@ class Placed:
     pinned: bool
 
 
+def page_platform_classic(
+    eip: Eip | None, entry: Entry, instances: dict[str, Instance], vpc_fleet: bool
+) -> bool:
+    """Whether this EIP's maintenance page must be on an EC2-Classic server: a Classic EIP that stays in
+    Classic, or one bound for the VPC when the fleet has no server in a VPC (it then moves after the office
+    check). A Classic EIP bound for the VPC with a VPC server in the fleet gets its page there: it moves to
+    the VPC as the window opens, its move overlapping the rest of the window."""
+    if eip is None or eip.domain == VPC:
+        return False
+    new = instances.get(entry.targets["new"].instance or "")
+    return not (vpc_fleet and new is not None and not new.classic)
+
+
 def bind_maintenance_targets(
-    entries: list[Entry], maintenance: list[str], instances: dict[str, Instance], types: dict[str, TypeInfo]
+    entries: list[Entry],
+    maintenance: list[str],
+    instances: dict[str, Instance],
+    types: dict[str, TypeInfo],
+    addresses: dict[str, Eip],
 ) -> None:
-    """Give every entry without a maintenance instance one, filling the fleet in order."""
-    unbound = [(e.name, e.public_ip) for e in entries if not e.targets["maintenance"].instance]
+    """Give every entry without a maintenance instance one of the fleet's servers on the platform its page
+    needs (page_platform_classic), filling them in the order listed."""
+    unbound = [e for e in entries if not e.targets["maintenance"].instance]
     if not unbound:
         return
     already: dict[str, int] = {}
@@ -552,15 +602,25 @@ def bind_maintenance_targets(
         name = entry.targets["maintenance"].instance
         if name:
             already[name] = already.get(name, 0) + 1
-    fleet = []
+    fleet: dict[bool, list[tuple[str, int | None]]] = {True: [], False: []}
     for name in maintenance:
         inst = instances.get(name)
         can = instance_can_hold(inst, types) if inst else 0
-        fleet.append((name, None if can is None else max(0, can - already.get(name, 0))))
-    binding = bind_maintenance(unbound, fleet)
-    for entry in entries:
-        if not entry.targets["maintenance"].instance:
-            entry.targets["maintenance"].instance = binding.get(entry.public_ip)
+        member = (name, None if can is None else max(0, can - already.get(name, 0)))
+        for classic in (True, False) if inst is None else (inst.classic,):
+            fleet[classic].append(member)  # a server not found is named as a problem already
+    vpc_fleet = any(not instances[n].classic for n in maintenance if n in instances)
+    for classic in (True, False):
+        group = [
+            (e.name, e.public_ip)
+            for e in unbound
+            if page_platform_classic(addresses.get(e.public_ip), e, instances, vpc_fleet) == classic
+        ]
+        # no server on that platform: the whole fleet, and moves() names the mismatch
+        binding = bind_maintenance(group, fleet[classic] or fleet[not classic])
+        for entry in unbound:
+            if entry.public_ip in binding:
+                entry.targets["maintenance"].instance = binding[entry.public_ip]
 
 
 def place_targets(
@@ -768,11 +828,35 @@ def compatible(eip: dict[str, Any], instances: dict[str, Instance], role: str) -
     return (eip["domain"] == VPC) == (not inst.classic)
 
 
+def page_in_vpc(eip: dict[str, Any], instances: dict[str, Instance]) -> bool:
+    """An EIP of the EC2-Classic old cluster whose maintenance page is in a VPC: it moves to the VPC as the
+    window opens (whether it is still Classic, moving or moved), then goes onto its page there."""
+    old = instances.get(eip["targets"]["old"]["instance"] or "")
+    page = instances.get(eip["targets"]["maintenance"]["instance"] or "")
+    return (
+        old is not None
+        and old.classic
+        and page is not None
+        and not page.classic
+        and eip["moving"] != RESTORING_TO_CLASSIC
+        and (eip["domain"] == VPC or eip["needs_move_to_vpc"] or eip["moving"] == MOVING_TO_VPC)
+    )
+
+
+def needs_restore_to_classic(eip: dict[str, Any], instances: dict[str, Instance]) -> bool:
+    """An EIP of an EC2-Classic old instance that is in the VPC now (or moving there): rollback must restore
+    it to EC2-Classic (RestoreAddressToClassic) before it can go back."""
+    old = instances.get(eip["targets"]["old"]["instance"] or "")
+    in_vpc = eip["domain"] == VPC or eip["moving"] == MOVING_TO_VPC
+    return old is not None and old.classic and in_vpc and eip["moving"] != RESTORING_TO_CLASSIC
+
+
 def moves(
     eips: list[dict[str, Any]], instances: dict[str, Instance], problems: list[str]
 ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, list[str]]]:
-    out: dict[str, list[dict[str, Any]]] = {"to_maintenance": [], "to_new": [], "to_old": []}
-    unplaced: dict[str, list[str]] = {"to_maintenance": [], "to_new": [], "to_old": []}
+    phases = ("to_maintenance", "to_vpc_page", "to_new", "to_old")
+    out: dict[str, list[dict[str, Any]]] = {phase: [] for phase in phases}
+    unplaced: dict[str, list[str]] = {phase: [] for phase in phases}
 
     def add(phase: str, role: str, eip: dict[str, Any], require_pin: bool) -> None:
         target = eip["targets"][role]
@@ -784,7 +868,9 @@ def moves(
     for eip in eips:
         loc, on = eip["location"], eip["misplaced_on"]
         if loc in ("old", "unassociated") or (loc == "misplaced" and on != "new"):
-            if not eip["moving"] and compatible(eip, instances, "maintenance"):
+            if page_in_vpc(eip, instances):
+                add("to_vpc_page", "maintenance", eip, require_pin=True)
+            elif not eip["moving"] and compatible(eip, instances, "maintenance"):
                 add("to_maintenance", "maintenance", eip, require_pin=True)
             elif loc == "old" and not eip["moving"]:
                 inst = eip["targets"]["maintenance"]["instance"]
@@ -794,6 +880,7 @@ def moves(
                     f"EIP {eip['name']} ({eip['public_ip']}) is {kind} EIP "
                     f"and its maintenance server {inst} is {'in a VPC' if classic else 'in EC2-Classic'}: "
                     "AWS cannot associate them; use a maintenance server on the EIPs' platform"
+                    + (" (or, for an EIP bound for the VPC, one in the VPC)" if classic else "")
                 )
         if loc != "new":
             add("to_new", "new", eip, require_pin=True)
@@ -912,11 +999,13 @@ def permission_problems(
     client: Any, eips: list[dict[str, Any]], instances: dict[str, Instance], stop_ids: list[str]
 ) -> list[str]:
     problems = []
-    if eips:
+    # An EIP whose page is in the VPC has no allocation ID to associate until it has moved: the first other.
+    now = [e for e in eips if not page_in_vpc(e, instances) or e["domain"] == VPC]
+    if now:
         # The association the swap makes with this EIP: to the maintenance server while it must still move
         # to the VPC, else to its new target. A Classic EIP is associated by public IP (AWS refuses
         # AllowReassociation for it), a VPC one by allocation ID on an interface and private IP.
-        first = eips[0]
+        first = now[0]
         role = "maintenance" if first["needs_move_to_vpc"] else "new"
         target = first["targets"][role]
         inst = instances.get(target["instance"] or "")
@@ -989,11 +1078,14 @@ def run(module: AnsibleAWSModule) -> dict[str, Any]:
                 f"EIP {entry.name} ({entry.public_ip}): the record binds it to maintenance server {bound}, "
                 f"which is not in clusterswap_maintenance_instances ({', '.join(maintenance)}): add it back"
             )
-    bind_maintenance_targets(entries, maintenance, instances, all_types)
+    bind_maintenance_targets(entries, maintenance, instances, all_types, addresses)
 
     slot_holders = holders(addresses)
     placed, pins_added, foreign = place_targets(entries, instances, slot_holders, problems)
     eips = describe_plan(entries, addresses, moving, instances, placed, problems)
+    for eip in eips:
+        eip["page_in_vpc"] = page_in_vpc(eip, instances)
+        eip["needs_restore_to_classic"] = needs_restore_to_classic(eip, instances)
     eni_owner = interface_owners(instances)
     problems.extend(foreign_on_new(addresses, eips, instance_map, instances, eni_owner))
     problems.extend(foreign_problems(eips, addresses, slot_holders))
@@ -1041,9 +1133,14 @@ def run(module: AnsibleAWSModule) -> dict[str, Any]:
         "maintenance_instance_ids": maint_ids,
         "moves": phase_moves,
         "unplaced": unplaced,
+        "unpinned": unpinned(unplaced),
         "capacity": report,
         "capacity_problems": capacity_problems,
         "vpc_moves_needed": needed,
+        # the moves that wait for the office check: those of EIPs whose page is not in the VPC
+        "vpc_moves_after_office_check": sum(
+            1 for e in eips if e["needs_move_to_vpc"] and not e["page_in_vpc"]
+        ),
         "vpc_moves_in_progress": sum(1 for e in eips if e["moving"] == MOVING_TO_VPC),
         "quotas": quotas,
         "problems": problems,

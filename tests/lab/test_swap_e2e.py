@@ -186,7 +186,7 @@ def test_check_mode_on_an_unswapped_lab_changes_nothing(lab: dict[str, Any]) -> 
     assert order == sorted(order), "--list-tasks reads like the checklist, in order"
 
 
-@pytest.mark.long  # seeds 57 hosts (~1 min): `make long`; make test stops the incident in the simulator
+@pytest.mark.long  # seeds 58 hosts (~1 min): `make long`; make test stops the incident in the simulator
 def test_incident_stops_in_preflight_before_the_window(lab: dict[str, Any]) -> None:
     proc = swap("incident")
     assert proc.returncode != 0
@@ -197,7 +197,7 @@ def test_incident_stops_in_preflight_before_the_window(lab: dict[str, Any]) -> N
     assert set(eips_by_holder().values()) <= old, "nothing changed"
 
 
-@pytest.mark.long  # ~9 min (57 hosts, twice): `make long`; vpc-to-vpc below is CI's storage-and-VPC day
+@pytest.mark.long  # ~9 min (58 hosts, twice): `make long`; vpc-to-vpc below is CI's storage-and-VPC day
 @pytest.mark.timeout(1800)
 def test_vpc_day_end_to_end_keeps_every_byte_then_nothing_to_do(lab: dict[str, Any]) -> None:
     """The write-up's day: old cluster in EC2-Classic, 24 Classic EIPs, RDS outside any VPC, storage and

@@ -45,7 +45,7 @@ def _cmdline(p: Path) -> str:
 
 
 def test_up_seed_down_twice_leaves_nothing_behind() -> None:
-    # the largest world (vpc-day: 57 hosts) the first time; the second proves `up` after `down` starts clean
+    # the largest world (vpc-day: 58 hosts) the first time; the second proves `up` after `down` starts clean
     for reseed_with in ("vpc-day", None):
         labctl("up", "--scenario", "default")
         assert _leftovers().keys() >= {"containers", "networks", "loops", "processes", "files"}

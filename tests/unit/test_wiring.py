@@ -48,18 +48,20 @@ STAND_IN_GROUPS = {
 
 # Pre-flight's plan (swap_plan_info's result, the keys the playbooks and roles read), shared on localhost.
 EIP = {"public_ip": "198.51.100.7", "name": "web-1", "location": "old", "domain": "vpc"}
-EIP["needs_move_to_vpc"] = False
+EIP["needs_move_to_vpc"] = EIP["page_in_vpc"] = False
 PLACE = {"public_ip": "198.51.100.7", "instance_id": "i-1", "network_interface_id": "eni-1"}
 PLACE["private_ip_address"] = "10.0.1.5"
 PLAN: dict[str, Any] = {
     "stage": "unswapped",
     "eips": [EIP],
-    "moves": {"to_maintenance": [PLACE], "to_new": [PLACE], "to_old": []},
-    "unplaced": {"to_maintenance": [], "to_new": [], "to_old": []},
+    "moves": {"to_maintenance": [PLACE], "to_vpc_page": [], "to_new": [PLACE], "to_old": []},
+    "unplaced": {"to_maintenance": [], "to_vpc_page": [], "to_new": [], "to_old": []},
+    "unpinned": [],
     "instances": {},
     "capacity": [],
     "problems": [],
     "vpc_moves_needed": 0,
+    "vpc_moves_after_office_check": 0,
 }
 # ... and what the earlier plays of a phase leave on localhost for the later ones (the subnets' prefixes of
 # prepare's 1.4, the storage move's plan, the sample files the clients read).

@@ -29,10 +29,12 @@ STEPS: dict[str, tuple[str, ...]] = {
     "postgres": ("stop",),
     # the same DB instance, moved: no write is lost, whatever still runs on the old servers
     "rds": ("maintenance_on",),
+    # the EIPs whose page is in the VPC, moving there since the window opened, onto that page
+    "eip_vpc_page": ("maintenance_on",),
     # the schema changes once no old code runs, on the databases where they now are
     "migrate": ("stop", "postgres", "rds"),
-    # the office sees the whole new cluster: its databases, migrated, and its storage
-    "office_check": ("migrate", "storage"),
+    # the office sees the whole new cluster (databases migrated, storage) through every EIP's page
+    "office_check": ("migrate", "storage", "eip_vpc_page"),
     # these EIPs go onto the new cluster as they reach the VPC: after the office check
     "eip_vpc": ("office_check",),
     "go_live": ("office_check", "eip_vpc"),
@@ -44,6 +46,7 @@ LABELS = {
     "storage": "EBS storage",
     "postgres": "Postgres",
     "rds": "RDS into the VPC",
+    "eip_vpc_page": "EIPs to the VPC's maintenance page",
     "migrate": "migrations",
     "office_check": "office check",
     "eip_vpc": "EIPs to the VPC",

@@ -63,9 +63,9 @@ def addresses(url: str) -> dict[str, dict[str, Any]]:
     return {a["PublicIp"]: a for a in ec2(url).describe_addresses()["Addresses"]}
 
 
-def prepare(url: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+def prepare(url: str, tmp_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     """Step 1 on the AWS side only (the simulated AWS has no hosts: the host plays are limited out)."""
-    proc = run_playbook("prepare-cluster.yml", url, tmp_path, "--limit", "localhost")
+    proc = run_playbook("prepare-cluster.yml", url, tmp_path, "--limit", "localhost", *extra)
     assert recap(proc)["failed"] == 0, proc.stdout[-4000:]
     return proc
 

@@ -145,17 +145,24 @@ def test_an_empty_inventory_group_stops_preflight(seeded: Any, tmp_path: Path) -
     assert "inventory group 'maintenance'" not in out
 
 
+#: the vpc-day's Classic maintenance fleet alone (its plan lists maint-vpc-1 too): the page in EC2-Classic
+CLASSIC_FLEET = [
+    "-e",
+    json.dumps({"clusterswap_maintenance_instances": [f"maint-{n}" for n in range(1, 25)]}),
+]
+
+
 def test_vpc_day_every_eip_on_its_exact_target_at_each_step(seeded: Any, tmp_path: Path) -> None:
     """24 Classic EIPs: one per Classic maintenance server, then moved to the VPC and onto new-lb-1 (12 on one
     interface) and new-lb-2 (10 + 2 on its two interfaces)."""
     url, world = seeded("vpc-day")
-    prepare(url, tmp_path)
-    four_runs(MAINTENANCE_EIPS, url, tmp_path)
+    prepare(url, tmp_path, *CLASSIC_FLEET)
+    four_runs(MAINTENANCE_EIPS, url, tmp_path, *CLASSIC_FLEET)
     assert all(on_targets(url, tmp_path, "maintenance").values())
-    maint = {ids(url)[name] for name in world["plan"]["maintenance_instances"]}
+    maint = {ids(url)[name] for name in world["plan"]["maintenance_instances"] if "vpc" not in name}
     assert sorted(a["InstanceId"] for a in addresses(url).values()) == sorted(maint), "one per Classic server"
 
-    proc = run_playbook("eip-vpc-migration.yml", url, tmp_path)
+    proc = run_playbook("eip-vpc-migration.yml", url, tmp_path, *CLASSIC_FLEET)
     assert recap(proc)["failed"] == 0, proc.stdout[-4000:]
     assert {a["Domain"] for a in addresses(url).values()} == {"vpc"}
     assert all(on_targets(url, tmp_path, "new").values()), on_targets(url, tmp_path, "new")
@@ -167,5 +174,34 @@ def test_vpc_day_every_eip_on_its_exact_target_at_each_step(seeded: Any, tmp_pat
         if a["NetworkInterfaceId"] in by_device
     )
     assert devices == [0] * 10 + [1] * 2
-    again = run_playbook("eip-vpc-migration.yml", url, tmp_path)
+    again = run_playbook("eip-vpc-migration.yml", url, tmp_path, *CLASSIC_FLEET)
+    assert recap(again)["failed"] == 0 and recap(again)["changed"] == 0, again.stdout[-3000:]
+
+
+def test_vpc_day_page_in_the_vpc_then_live_then_rolled_back(seeded: Any, tmp_path: Path) -> None:
+    """maint-vpc-1 in the fleet: maintenance on takes each Classic EIP off the old cluster and issues its move
+    (maintenance-page.yml), then puts it on its own private IP of maint-vpc-1 once in the VPC
+    (maintenance-vpc-page.yml), each half four ways; go-live moves them onto the new cluster without moving
+    them again; rollback restores every one to EC2-Classic and puts it back on its old server."""
+    url, world = seeded("vpc-day")
+    prepare(url, tmp_path)
+    no_hosts = ["--limit", "localhost", "-e", "maintenance_mode_verify_enabled=false"]
+    four_runs("maintenance-page.yml", url, tmp_path, *no_hosts)
+    assert {a["Domain"] for a in addresses(url).values()} == {"vpc"}, "every move issued (done at latency 0)"
+    assert not any(a.get("InstanceId") for a in addresses(url).values()), "off the old cluster"
+    four_runs("maintenance-vpc-page.yml", url, tmp_path, *no_hosts)
+    assert all(on_targets(url, tmp_path, "maintenance").values()), on_targets(url, tmp_path, "maintenance")
+    page = ids(url)["maint-vpc-1"]
+    assert {a["InstanceId"] for a in addresses(url).values()} == {page}
+    assert len({a["PrivateIpAddress"] for a in addresses(url).values()}) == 24, "one private IP each"
+
+    proc = run_playbook("go-live.yml", url, tmp_path)
+    assert recap(proc)["failed"] == 0, proc.stdout[-4000:]
+    assert all(on_targets(url, tmp_path, "new").values()), on_targets(url, tmp_path, "new")
+
+    back = run_playbook("rollback.yml", url, tmp_path, "-e", "rollback_check_enabled=false")
+    assert recap(back)["failed"] == 0, back.stdout[-4000:]
+    assert {a["Domain"] for a in addresses(url).values()} == {"standard"}, "restored to EC2-Classic"
+    assert slots(url) == world_slots(url, world), "each EIP back on its old server"
+    again = run_playbook("rollback.yml", url, tmp_path, "-e", "rollback_check_enabled=false")
     assert recap(again)["failed"] == 0 and recap(again)["changed"] == 0, again.stdout[-3000:]

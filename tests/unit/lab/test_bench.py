@@ -11,7 +11,7 @@ def test_the_swap_table_gives_window_path_ratio_downtime_and_calls_with_the_chai
         "ratio": 1.413, "chain": ["maintenance on 40.0s", "RDS into the VPC 7m31s", "go live 1.00s"],
         "outside_steps_s": 24.0, "serial_s": 872.0, "eips": 24, "longest_no_page_s": 118.2,
         "longest_no_page_eip": "web-3",
-        "flips": [], "calls": 1200, "throttled": 3,
+        "flips": [], "calls": 1200, "throttled": 3, "base": "vpc-day", "baseline": False,
     }  # fmt: skip
     lines = swap_table([row], 1.0)
     assert lines[0] == "### The swap on the lab (latency scale 1; `make bench`)"
@@ -22,6 +22,17 @@ def test_the_swap_table_gives_window_path_ratio_downtime_and_calls_with_the_chai
     assert (
         lines[-1] == "- vpc-day: critical path maintenance on 40.0s → RDS into the VPC 7m31s → go live 1.00s"
     )
+
+
+def test_the_vpc_day_against_its_baseline_in_checklist_order_says_how_many_times_shorter() -> None:
+    common = {"rc": 0, "status": "ok", "ratio": 1.0, "chain": [], "outside_steps_s": 1.0, "serial_s": 1.0,
+              "eips": 24, "longest_no_page_s": 100.0, "longest_no_page_eip": "web-3", "flips": [], "calls": 1,
+              "throttled": 0, "critical_path_s": 500.0, "base": "vpc-day"}  # fmt: skip
+    run = {**common, "scenario": "vpc-day", "window_s": 520.0, "baseline": False}
+    baseline = {**common, "scenario": "vpc-day (checklist order)", "window_s": 881.0, "baseline": True}
+    lines = swap_table([run, baseline], 1.0)
+    assert lines[-1] == "- vpc-day: window 8m40s, 1.69x shorter than in checklist order (14m41s)"
+    assert swap_table([run], 1.0)[-1].startswith("- vpc-day: critical path"), "no baseline, no line"
 
 
 def test_the_eip_table_gives_each_phase_against_its_rate_limit_floor_and_its_describe_calls() -> None:

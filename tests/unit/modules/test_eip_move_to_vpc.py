@@ -258,3 +258,49 @@ def test_24_moves_against_the_throttled_lab_are_never_throttled(make_lab, run_mo
     assert stats["services"]["ec2"]["MoveAddressToVpc"] == {"calls": 25, "throttled": 0, "faults": 0}
     assert stats["totals"]["throttled"] == 0
     assert 23 <= took < 40, took
+
+
+def test_four_runs_restore_every_moved_eip_to_classic(make_lab, run_module, api_calls, virtual_time) -> None:
+    """domain=standard, rollback's way back: every moved EIP restored to EC2-Classic, paced as AWS allows
+    (RestoreAddressToClassic: 1 request per second), check mode honest, a rerun changes nothing."""
+    lab = make_lab("vpc-day")
+    lab.disassociate()
+    ips = lab.all_ips()
+    assert run_module(MODULE, {"public_ips": ips, "poll_interval": 0}).changed
+    assert lab.domains() == {"vpc": 24}
+    back = {"public_ips": ips, "poll_interval": 0, "domain": "standard"}
+
+    next_task(virtual_time)
+    check = run_module(MODULE, back, check_mode=True, diff=True)
+    assert check.changed and {a["action"] for a in check["addresses"]} == {"would_move"}
+    assert check["diff"]["after"][ips[0]] == {"domain": "standard", "instance_id": None}
+    assert lab.domains() == {"vpc": 24}, "check mode changed nothing"
+
+    next_task(virtual_time)
+    api_calls.reset()
+    real = run_module(MODULE, back)
+    assert real.changed and not real.failed, real.msg
+    assert real["moved"] == 24 and {a["status"] for a in real["addresses"]} == {"InClassic"}
+    assert lab.domains() == {"standard": 24}
+    assert api_calls.calls["RestoreAddressToClassic"] == api_calls.attempts["RestoreAddressToClassic"] == 25
+    assert api_calls.calls.get("MoveAddressToVpc", 0) == 0
+    assert real["progress"][-1].startswith("restores to EC2-Classic: 24/24 done")
+
+    next_task(virtual_time)
+    again = run_module(MODULE, back)
+    assert not again.changed and {a["action"] for a in again["addresses"]} == {"none"}
+
+
+def test_restore_of_an_eip_still_moving_to_the_vpc_fails_and_restores_nothing(
+    make_lab, run_module, api_calls, virtual_time
+) -> None:
+    lab = make_lab("vpc-day", latency_scale=0.5)  # 45 s moves: still moving when the restore is asked
+    lab.disassociate()
+    ips = lab.all_ips()
+    assert run_module(MODULE, {"public_ips": ips[:2], "wait": False}).changed
+    next_task(virtual_time)
+    api_calls.reset()
+    result = run_module(MODULE, {"public_ips": ips[:2], "domain": "standard"})
+    assert result.failed and result.msg.startswith("Nothing was moved.")
+    assert f"{ips[0]}: is being moved to the VPC (movingToVpc); wait and rerun" in result.msg, result.msg
+    assert api_calls.calls.get("RestoreAddressToClassic", 0) == 0

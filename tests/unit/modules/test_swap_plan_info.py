@@ -106,7 +106,7 @@ def test_the_moves_are_ready_for_eip_associate(make_lab, run_module, tmp_path: P
         assert set(item) == {"public_ip", "instance_id", "network_interface_id", "private_ip_address"}
         assert item["network_interface_id"].startswith("eni-") and item["private_ip_address"]
     assert {m["instance_id"] for m in moves["to_maintenance"]} == {lab.instance("maint-1")}
-    assert result["unplaced"] == {"to_maintenance": [], "to_new": [], "to_old": []}
+    assert result["unplaced"] == {"to_maintenance": [], "to_vpc_page": [], "to_new": [], "to_old": []}
 
 
 def test_check_mode_writes_no_record(make_lab, run_module, tmp_path: Path) -> None:
@@ -349,11 +349,17 @@ def vpc_day(make_lab, scenario: str = "vpc-day"):
     return lab
 
 
+CLASSIC_FLEET = [f"maint-{n}" for n in range(1, 25)]
+
+
 def test_vpc_day_plan_is_clean(make_lab, run_module, api_calls, tmp_path: Path) -> None:
     lab = vpc_day(make_lab)
     api_calls.reset()
-    result = run_module(MODULE, vpc_day_args(tmp_path / "plan.json", lab))
+    result = run_module(
+        MODULE, vpc_day_args(tmp_path / "plan.json", lab, maintenance_instances=CLASSIC_FLEET)
+    )
     assert result["problems"] == [], result["problems"]
+    assert result["moves"]["to_vpc_page"] == [], "the page is in EC2-Classic: the moves wait for go-live"
     assert result["vpc_moves_needed"] == 24
     assert {e["domain"] for e in result["eips"]} == {"standard"}
     # a Classic maintenance fleet: one EIP per instance
@@ -364,6 +370,27 @@ def test_vpc_day_plan_is_clean(make_lab, run_module, api_calls, tmp_path: Path) 
         assert item["network_interface_id"] is None and item["instance_id"].startswith("i-")
     assert len(result["moves"]["to_maintenance"]) == 24 and len(result["moves"]["to_new"]) == 24
     assert api_calls.calls["DescribeInstances"] == 1 and api_calls.calls["DescribeInstanceTypes"] == 1
+
+
+def test_with_a_maintenance_server_in_the_vpc_the_classic_eips_page_is_there(
+    make_lab, run_module, api_calls, tmp_path: Path
+) -> None:
+    """maint-vpc-1 in the fleet (the lab's vpc-day plan lists it first of 25): every Classic EIP bound for the
+    VPC gets its page there, so its move can start as the window opens (moves.to_vpc_page), none on the
+    Classic fleet; pre-flight's DryRun checks still pass (no association can be tried before the move)."""
+    lab = vpc_day(make_lab)
+    lab.give_slots("maint-vpc-1", 24)  # prepare's private IPs (m5.4xlarge: 30 on its interface)
+    args = vpc_day_args(tmp_path / "plan.json", lab)
+    assert "maint-vpc-1" in args["maintenance_instances"] and "maint-1" in args["maintenance_instances"]
+    result = run_module(MODULE, args)
+    assert result["problems"] == [], result["problems"]
+    assert {e["maintenance_instance"] for e in result["eips"]} == {"maint-vpc-1"}
+    assert all(e["page_in_vpc"] for e in result["eips"])
+    assert result["moves"]["to_maintenance"] == []
+    page = result["moves"]["to_vpc_page"]
+    assert len(page) == 24 and {m["instance_id"] for m in page} == {lab.instance("maint-vpc-1")}
+    assert len({m["private_ip_address"] for m in page}) == 24, "each on its own private IP"
+    assert result["unpinned"] == [] and result["vpc_moves_needed"] == 24
 
 
 def test_a_single_classic_maintenance_server_cannot_hold_24(make_lab, run_module, tmp_path: Path) -> None:

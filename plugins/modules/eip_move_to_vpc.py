@@ -62,7 +62,7 @@ description:
   - The whole list costs one C(DescribeAddresses) and one C(DescribeMovingAddresses), whatever its length.
   - Check mode tells what would be moved or waited for and changes nothing. With C(--diff) each EIP's
     domain and instance before and after are shown.
-  - With O(domain=standard) it goes the other way, for a rollback: every listed EIP in the VPC is restored to
+  - With O(domain=standard) it goes the other way, for a rollback; every listed EIP in the VPC is restored to
     EC2-Classic (C(RestoreAddressToClassic), the same checks, pace and wait; no VPC limit to check).
 author:
   - clusterswap

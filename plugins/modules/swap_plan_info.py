@@ -97,9 +97,9 @@ options:
     description:
       - The C(Name) tags of the maintenance ("system down") servers, in the order they are filled.
       - An EC2-Classic instance holds one EIP, so a Classic maintenance fleet has one instance per EIP.
-      - Each EIP gets a server on the platform its page needs: a VPC EIP one in a VPC, an EC2-Classic EIP
-        one in EC2-Classic, except a Classic EIP bound for a VPC instance when the fleet has a server in a
-        VPC: its page is there (C(moves.to_vpc_page)), and its move to the VPC starts as the window opens
+      - Each EIP gets a server on the platform its page needs (a VPC EIP one in a VPC, an EC2-Classic EIP
+        one in EC2-Classic), except a Classic EIP bound for a VPC instance when the fleet has a server in a
+        VPC; its page is there (C(moves.to_vpc_page)), and its move to the VPC starts as the window opens
         instead of after the office check.
       - A single name is accepted (alias O(maintenance_instance)).
     type: list

@@ -209,9 +209,10 @@ def test_vpc_day_end_to_end_keeps_every_byte_then_nothing_to_do(lab: dict[str, A
     assert first.returncode == 0, failed_lines(first.stdout)
     assert {a["Domain"] for a in ec2().describe_addresses()["Addresses"]} == {"vpc"}
     assert_live_on_new_cluster(24)
-    # a Classic EIP gives no page from leaving the maintenance fleet until it is live in the VPC: the moves,
-    # paced to MoveAddressToVpc's 1 per second, then the move itself (90 s x 0.02), then the association
-    assert_users_saw_old_then_page_then_new(probe_report(first.stdout), max_no_page=24 * 1.0 + 1.8 + 6)
+    # a Classic EIP gives no page from leaving the old cluster until it is on its page in the VPC
+    # (maint-vpc-1): the moves, paced to MoveAddressToVpc's 1 per second, the RDS moves issued meanwhile
+    # (a pre-flight and a play, ~6 s), then the move itself (90 s x 0.02), then the association
+    assert_users_saw_old_then_page_then_new(probe_report(first.stdout), max_no_page=24 * 1.0 + 1.8 + 12)
     rds = client("rds")
     db = rds.describe_db_instances(DBInstanceIdentifier="mysql-1")["DBInstances"][0]
     assert (

@@ -393,6 +393,28 @@ def test_with_a_maintenance_server_in_the_vpc_the_classic_eips_page_is_there(
     assert result["unpinned"] == [] and result["vpc_moves_needed"] == 24
 
 
+def test_eips_moved_for_a_page_in_the_vpc_stay_on_their_page_and_rollback_knows_to_restore_them(
+    make_lab, run_module, tmp_path: Path
+) -> None:
+    """After the first half of maintenance on (off the old cluster) and the moves, a rerun of pre-flight still
+    sends them to their page in the VPC, not to the late move; each needs RestoreAddressToClassic before
+    rollback can put it back on its Classic old server, whose place rollback still knows."""
+    lab = vpc_day(make_lab)
+    lab.give_slots("maint-vpc-1", 24)
+    args = vpc_day_args(tmp_path / "plan.json", lab)
+    first = run_module(MODULE, args)
+    assert first["problems"] == [] and not any(e["needs_restore_to_classic"] for e in first["eips"])
+    assert first["vpc_moves_after_office_check"] == 0, "no move waits for the office check"
+    lab.disassociate()
+    lab.move()
+    again = run_module(MODULE, args)
+    assert again["problems"] == [], again["problems"]
+    assert again["vpc_moves_needed"] == 0 and len(again["moves"]["to_vpc_page"]) == 24
+    assert again["moves"]["to_maintenance"] == []
+    assert all(e["page_in_vpc"] and e["needs_restore_to_classic"] for e in again["eips"])
+    assert len(again["moves"]["to_old"]) == 24 and again["unplaced"]["to_old"] == []
+
+
 def test_a_single_classic_maintenance_server_cannot_hold_24(make_lab, run_module, tmp_path: Path) -> None:
     lab = vpc_day(make_lab)
     result = run_module(MODULE, vpc_day_args(tmp_path / "plan.json", lab, maintenance_instances=["maint-1"]))

@@ -181,6 +181,43 @@ def missing_new_instance_problems(new_instances: list[str], found: set[str]) -> 
     ]
 
 
+def role_problems(
+    instance_map: dict[str, str], maintenance: list[str], stop: list[str], new_instances: list[str]
+) -> list[str]:
+    """Every instance given two roles: old, maintenance and new are disjoint, and step 3 stops only old ones.
+
+    An instance in two roles is harmed by one of them: the maintenance server or a new load balancer among
+    the instances to stop is stopped in the window (the page or the new cluster goes with it); a new target
+    that is an old instance or the maintenance server leaves traffic on the old side or on the page.
+    """
+    new_role = "a new-cluster instance (a value of clusterswap_instance_map, or clusterswap_new_instances)"
+    roles = {
+        "an old instance (a key of clusterswap_instance_map)": set(instance_map),
+        "a maintenance server (clusterswap_maintenance_instances)": set(maintenance),
+        new_role: {
+            *instance_map.values(),
+            *new_instances,
+        },
+    }
+    problems = []
+    for name in sorted(set().union(*roles.values())):
+        held = [role for role, names in roles.items() if name in names]
+        if len(held) > 1:
+            problems.append(
+                f"instance {name} is both {' and '.join(held)}: an instance has one role in the swap; "
+                "fix the inventory"
+            )
+    kept = {"the maintenance server": set(maintenance), "a new-cluster instance": roles[new_role]}
+    for name in sorted(set(stop)):
+        for role, names in kept.items():
+            if name in names:
+                problems.append(
+                    f"instance {name} is among the old instances to stop (clusterswap_old_ephemerals) and is "
+                    f"{role}: step 3 would stop it in the window; take it out of clusterswap_old_ephemerals"
+                )
+    return problems
+
+
 def stopped_maintenance_problems(maintenance: list[str], states: dict[str, str | None]) -> list[str]:
     """Every maintenance server that exists and is not running (a missing one is named by the plan)."""
     return [

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -28,6 +29,7 @@ from ansible_collections.clusterswap.swap.plugins.module_utils.eip import (
     describe_addresses,
     describe_moving_addresses,
     eip_quotas,
+    malformed_ips,
     quota_problem,
 )
 from ansible_collections.clusterswap.swap.plugins.module_utils.network import (
@@ -50,6 +52,7 @@ from ansible_collections.clusterswap.swap.plugins.module_utils.preflight import 
     plan_summary,
     preflight_problems,
     problems_message,
+    role_problems,
     unpinned,
 )
 
@@ -472,16 +475,65 @@ class Entry:
         }
 
 
-def parse_record(data: dict[str, Any]) -> tuple[int, list[Entry]]:
-    """(version, entries) of a record; version 1 (``old_instance``/``new_instance``): unpinned targets."""
-    version = int(data.get("version", 1))
+class RecordError(Exception):
+    """The plan record cannot be read as a plan: each problem says what is wrong with it."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+#: What to do about a record that cannot be trusted: it is never rewritten from the inventory.
+RECORD_WAY_OUT = (
+    "the record keeps where each EIP goes once the swap has begun, so it is never rebuilt from the "
+    "inventory: restore it from your copy of the swap's record, or, while every EIP is still on the old "
+    "cluster, delete it and rerun pre-flight to write a new one"
+)
+
+
+def record_entry_problems(raw: Any, n: int, version: int) -> list[str]:
+    """What is wrong with the n-th entry of a record (empty when it can be read)."""
+    if not isinstance(raw, dict):
+        return [f"entry {n} is a {type(raw).__name__}, not an object"]
+    problems = []
+    if not isinstance(raw.get("public_ip"), str) or malformed_ips([raw["public_ip"]]):
+        problems.append(f"entry {n} has no valid public_ip ({raw.get('public_ip')!r})")
+    wanted = ("old_instance", "new_instance") if version == 1 else ("old", "new")
+    for key in wanted:
+        value = raw.get(key)
+        instance = value if version == 1 else (value.get("instance") if isinstance(value, dict) else None)
+        if not isinstance(instance, str) or not instance:
+            shape = "an instance name" if version == 1 else "an object with its instance"
+            problems.append(f"entry {n} ({raw.get('public_ip', '?')}) has no {key!r} ({shape})")
+    maintenance = raw.get("maintenance")
+    if version != 1 and maintenance is not None and not isinstance(maintenance, dict):
+        problems.append(f"entry {n} ({raw.get('public_ip', '?')}): 'maintenance' is not an object")
+    return problems
+
+
+def parse_record(data: Any) -> tuple[int, list[Entry]]:
+    """(version, entries) of a record; version 1 (``old_instance``/``new_instance``): unpinned targets.
+
+    Raises RecordError naming every problem of a record that is not a plan: not an object, no list of EIPs,
+    an unknown version, an entry without its address or its old and new instances, an EIP listed twice.
+    """
+    if not isinstance(data, dict) or not isinstance(data.get("eips"), list):
+        raise RecordError(["it is not an object with a list 'eips'"])
+    version = data.get("version", 1)
+    if version not in (1, RECORD_VERSION):
+        raise RecordError([f"its version {version!r} is not one this module reads (1 or {RECORD_VERSION})"])
+    problems = [p for n, raw in enumerate(data["eips"], 1) for p in record_entry_problems(raw, n, version)]
+    seen = Counter(raw.get("public_ip") for raw in data["eips"] if isinstance(raw, dict))
+    problems += [f"EIP {ip} is listed {count} times" for ip, count in sorted(seen.items()) if count > 1]
+    if problems:
+        raise RecordError(problems)
     entries = []
-    for raw in data.get("eips", []):
+    for raw in data["eips"]:
         if version == 1:
             targets = {
-                "old": Target(raw.get("old_instance")),
+                "old": Target(raw["old_instance"]),
                 "maintenance": Target(None),
-                "new": Target(raw.get("new_instance")),
+                "new": Target(raw["new_instance"]),
             }
         else:
             targets = {role: Target.from_record(raw.get(role)) for role in ROLES}
@@ -490,10 +542,49 @@ def parse_record(data: dict[str, Any]) -> tuple[int, list[Entry]]:
 
 
 def read_record(path: str) -> tuple[int, list[Entry]] | None:
+    """The record at ``path``, None when there is none; RecordError when it cannot be read as a plan."""
     if not os.path.exists(path):
         return None
-    with open(path, encoding="utf-8") as handle:
-        return parse_record(json.load(handle))
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RecordError([f"it cannot be read ({exc})"]) from exc
+    except json.JSONDecodeError as exc:
+        raise RecordError([f"it is not valid JSON ({exc}), as if truncated or edited by hand"]) from exc
+    return parse_record(data)
+
+
+def record_problems(path: str, error: RecordError) -> list[str]:
+    """The problems of a record that cannot be read, as pre-flight reports them."""
+    return [
+        f"the plan record {path} cannot be used: {'; '.join(error.problems)}. What to do: {RECORD_WAY_OUT}"
+    ]
+
+
+def disagreement_problems(path: str, entries: list[Entry], instance_map: dict[str, str]) -> list[str]:
+    """Every recorded EIP whose old or new instance the inventory's instance map no longer says.
+
+    The record wins: it pins where each EIP is going once the swap has begun (a rerun after some EIPs moved
+    must not send the others elsewhere). Which to choose is the operator's call, so the disagreement stops
+    the swap, naming both ways out.
+    """
+    wrong: dict[tuple[str, str], list[str]] = {}
+    for entry in entries:
+        old, new = entry.targets["old"].instance or "", entry.targets["new"].instance or ""
+        if instance_map.get(old) != new:
+            wrong.setdefault((old, new), []).append(f"{entry.name} ({entry.public_ip})")
+    problems = []
+    for (old, new), names in sorted(wrong.items()):
+        now = instance_map.get(old)
+        said = f"maps {old} to {now}" if now else f"does not map {old}"
+        problems.append(
+            f"the plan record {path} sends the EIP(s) of {old} to {new} ({', '.join(names)}), "
+            f"clusterswap_instance_map {said}. The record wins, so nothing was planned from the map: to "
+            f"keep the record, set clusterswap_instance_map back ({old}: {new}); to follow the map, while "
+            "every EIP is still on the old cluster, delete the record and rerun pre-flight"
+        )
+    return problems
 
 
 def write_record(path: str, entries: list[Entry]) -> None:
@@ -1047,12 +1138,25 @@ def run(module: AnsibleAWSModule) -> dict[str, Any]:
             "no maintenance instance is named (clusterswap_maintenance_instances): name at least one"
         )
 
-    read = read_record(params["record"])
+    try:
+        read = read_record(params["record"])
+    except RecordError as exc:
+        problems.extend(record_problems(params["record"], exc))
+        read = None
+        unreadable = True
+    else:
+        unreadable = False
     version, recorded = (read[0], read[1]) if read is not None else (None, None)
+    if recorded is not None:
+        problems.extend(disagreement_problems(params["record"], recorded, instance_map))
     named = {t.instance for e in recorded or [] for t in e.targets.values() if t.instance}
     names = sorted({*instance_map, *instance_map.values(), *maintenance, *params["stop_instances"], *named})
 
     checks = Checks.from_params(params["checks"]) if params["checks"] is not None else None
+    new_instances = checks.new_instances if checks else []
+    problems.extend(
+        role_problems(instance_map, maintenance, [str(s) for s in params["stop_instances"]], new_instances)
+    )
     new_only = [n for n in checks.new_instances if n not in names] if checks else []
 
     client = ec2_client(module)
@@ -1065,7 +1169,7 @@ def run(module: AnsibleAWSModule) -> dict[str, Any]:
     suggestions = {t: all_types[t] for t in suggested if t in all_types}
 
     entries = recorded if recorded is not None else initial_plan(addresses, instance_map, instances)
-    if recorded is None and not entries:
+    if recorded is None and not entries and not unreadable:
         problems.append(
             "no EIP is associated with any old instance of the instance map "
             f"({', '.join(sorted(instance_map))}) and there is no plan record at {params['record']}: "

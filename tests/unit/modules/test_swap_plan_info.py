@@ -282,6 +282,87 @@ def test_every_problem_is_named(make_lab, run_module, tmp_path: Path) -> None:
     assert stray_slot not in {slot_of(e["targets"]["new"]) for e in result["eips"]}
 
 
+def test_an_instance_in_two_roles_stops_preflight(make_lab, run_module, tmp_path: Path) -> None:
+    default_lab(make_lab)
+    stop = [*OLD_EPHEMERALS, "maint-1", "new-lb-1"]
+    result = run_module(MODULE, args(tmp_path / "a.json", stop_instances=stop))
+    assert result["problems"] == [
+        "instance maint-1 is among the old instances to stop (clusterswap_old_ephemerals) and is the "
+        "maintenance server: step 3 would stop it in the window; take it out of clusterswap_old_ephemerals",
+        "instance new-lb-1 is among the old instances to stop (clusterswap_old_ephemerals) and is a "
+        "new-cluster instance: step 3 would stop it in the window; take it out of clusterswap_old_ephemerals",
+    ]
+    assert not (tmp_path / "a.json").exists(), "no record is written for a plan with problems"
+    back = run_module(
+        MODULE, args(tmp_path / "b.json", instance_map={"old-lb-1": "maint-1", "old-lb-2": "old-lb-1"})
+    )
+    problems = "\n".join(back["problems"])
+    assert (
+        "instance maint-1 is both a maintenance server (clusterswap_maintenance_instances) and a new-cluster"
+        in problems
+    )
+    assert (
+        "instance old-lb-1 is both an old instance (a key of clusterswap_instance_map) and a new-cluster"
+        in problems
+    )
+    assert "old-lb-1 is among the old instances to stop" in problems
+
+
+def test_an_unreadable_record_is_a_problem_not_a_crash(make_lab, run_module, tmp_path: Path) -> None:
+    default_lab(make_lab)
+    record = tmp_path / "plan.json"
+    assert run_module(MODULE, args(record))["record_written"]
+    good = record.read_text()
+    v2 = json.loads(good)
+    no_new = json.loads(good)
+    no_new["eips"][1].pop("new")
+    twice = json.loads(good)
+    twice["eips"].append(twice["eips"][0])
+    cases = {
+        good[:55]: "it is not valid JSON (",
+        '{"plan": []}': "it is not an object with a list 'eips'",
+        json.dumps({**v2, "version": 7}): "its version 7 is not one this module reads (1 or 2)",
+        json.dumps(no_new): f"entry 2 ({v2['eips'][1]['public_ip']}) has no 'new'",
+        json.dumps(twice): f"EIP {v2['eips'][0]['public_ip']} is listed 2 times",
+        json.dumps(
+            {"version": 1, "eips": [{"public_ip": "1.2.3"}]}
+        ): "entry 1 has no valid public_ip ('1.2.3')",
+    }
+    for text, expected in cases.items():
+        record.write_text(text)
+        result = run_module(MODULE, args(record))
+        assert not result.failed, result.msg
+        assert len(result["problems"]) == 1, (expected, result["problems"])
+        problem = result["problems"][0]
+        assert problem.startswith(f"the plan record {record} cannot be used: "), problem
+        assert expected in problem and "restore it from your copy" in problem, (expected, problem)
+        assert record.read_text() == text, "a record that cannot be read is never rewritten"
+        assert "Pre-flight found 1 problem(s); nothing has been changed" in result["problems_message"]
+
+
+def test_a_record_that_disagrees_with_the_instance_map_stops_preflight(
+    make_lab, run_module, tmp_path: Path
+) -> None:
+    default_lab(make_lab)
+    record = tmp_path / "plan.json"
+    first = run_module(MODULE, args(record))
+    written = record.read_text()
+    swapped = {"old-lb-1": "new-lb-2", "old-lb-2": "new-lb-1"}
+    result = run_module(MODULE, args(record, instance_map=swapped))
+    assert len(result["problems"]) == 2, result["problems"]
+    on_lb_1 = [f"{e['name']} ({e['public_ip']})" for e in first["eips"] if e["old_instance"] == "old-lb-1"]
+    assert result["problems"][0] == (
+        f"the plan record {record} sends the EIP(s) of old-lb-1 to new-lb-1 ({', '.join(on_lb_1)}), "
+        "clusterswap_instance_map maps old-lb-1 to new-lb-2. The record wins, so nothing was planned from "
+        "the map: to keep the record, set clusterswap_instance_map back (old-lb-1: new-lb-1); to follow the "
+        "map, while every EIP is still on the old cluster, delete the record and rerun pre-flight"
+    )
+    assert record.read_text() == written
+    dropped = run_module(MODULE, args(record, instance_map={"old-lb-1": "new-lb-1"}))
+    assert any("clusterswap_instance_map does not map old-lb-2" in p for p in dropped["problems"])
+    assert run_module(MODULE, args(record))["problems"] == [], "the map set back: the record is used again"
+
+
 def test_an_eip_outside_the_plan_on_a_pinned_target_is_a_problem(
     make_lab, run_module, tmp_path: Path
 ) -> None:

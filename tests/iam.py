@@ -9,7 +9,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 # botocore service name -> IAM action prefix
-SERVICES = {"ec2": "ec2", "rds": "rds", "service-quotas": "servicequotas"}
+SERVICES = {"ec2": "ec2", "rds": "rds", "service-quotas": "servicequotas", "cloudtrail": "cloudtrail"}
 # Calls that need no permission (STS GetCallerIdentity answers for any credentials).
 NO_PERMISSION = {"sts:GetCallerIdentity"}
 

@@ -25,6 +25,7 @@ How the platform is decided (EC2-Classic vs VPC):
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -32,6 +33,7 @@ from collections.abc import Callable
 from typing import Any
 
 import moto
+from moto.cloudtrail import responses as cloudtrail_responses
 from moto.core import responses as core_responses
 from moto.core.exceptions import ServiceException
 from moto.core.responses import ActionResult, BaseResponse
@@ -138,6 +140,7 @@ def install() -> None:
         network.patch()
         _patch_rds()
         _patch_servicequotas()
+        _patch_cloudtrail()
         _installed = True
 
 
@@ -203,11 +206,19 @@ def _schedule_or_run(
 # dispatch: lazy ticking, fault injection, one API lock
 
 
-def _service_exception_for(response: BaseResponse, code: str, message: str) -> ServiceException:
+class CloudTrailError(ServiceException):
+    """A CloudTrail error (moto finds an error's service by the module its class is defined in)."""
+
+    __module__ = "moto.cloudtrail.exceptions"
+
+
+def _service_exception_for(response: BaseResponse, code: str, message: str) -> Any:
     if response.service_name == "ec2":
         return ec2_exceptions.EC2ClientError(code, message)
     if response.service_name == "rds":
         return rds_exceptions.RDSClientError(code, message)
+    if response.service_name == "cloudtrail":
+        return CloudTrailError(code, message)
     return ServiceException(code, message)
 
 
@@ -799,3 +810,97 @@ def _patch_servicequotas() -> None:
         return orig(self, service_code, quota_code)  # type: ignore[no-any-return]
 
     B.get_service_quota = get_service_quota  # type: ignore[method-assign]
+
+
+# ------------------------------------------------------------------------------------------------
+# CloudTrail: the event history answers each EIP's AllocateAddress (moto has no LookupEvents)
+#
+# AWS (API_LookupEvents): "Looks up management events ... You can look up events that occurred in a Region
+# within the last 90 days"; "All attributes are optional. The default number of results returned is 50, with
+# a maximum of 50 possible. The response includes a token that you can use to get the next page of
+# results"; LookupAttributes "can contain only one item"; StartTime/EndTime bound EventTime. Events come
+# newest first. AllocateAddress is a management event whose record (CloudTrailEvent, a JSON string) has
+# the request's domain and, in responseElements, publicIp, allocationId and domain. The lab keeps when
+# each EIP of the account was allocated (the 24-hour rule of MoveAddressToVpc uses it) and answers from it;
+# released addresses and other events are not kept. Not modelled: the delay before an event is listed
+# (AWS: minutes) and LookupEvents' rate ("limited to two per second, per account, per Region").
+
+HISTORY_DAYS = 90
+
+
+def _allocate_event(eip: Any, account: str, region: str) -> dict[str, Any]:
+    at = float(getattr(eip, "_lab_allocated_at", 0.0))
+    response = {"publicIp": eip.public_ip, "domain": eip.domain}
+    if eip.domain == "vpc":
+        response["allocationId"] = eip.allocation_id
+    event_id = f"lab-allocate-{eip.public_ip}-{int(at)}"
+    record = {
+        "eventVersion": "1.08",
+        "eventTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at)),
+        "eventSource": "ec2.amazonaws.com",
+        "eventName": "AllocateAddress",
+        "awsRegion": region,
+        "requestParameters": {"domain": eip.domain},
+        "responseElements": response,
+        "eventID": event_id,
+        "readOnly": False,
+        "eventType": "AwsApiCall",
+        "managementEvent": True,
+        "recipientAccountId": account,
+    }
+    return {
+        "EventId": event_id,
+        "EventName": "AllocateAddress",
+        "ReadOnly": "false",
+        "EventTime": at,
+        "EventSource": "ec2.amazonaws.com",
+        "Resources": [{"ResourceType": "AWS::EC2::EIP", "ResourceName": eip.public_ip}],
+        "CloudTrailEvent": json.dumps(record),
+    }
+
+
+def _patch_cloudtrail() -> None:
+    from moto.ec2.models import ec2_backends as moto_ec2_backends
+
+    def lookup_events(self: Any) -> str:
+        body = json.loads(self.body or "{}")
+        attributes = body.get("LookupAttributes") or []
+        if len(attributes) > 1:
+            raise ServiceException(
+                "InvalidLookupAttributesException", "You cannot use more than one attribute."
+            )
+        now = time.time()
+        start = float(body.get("StartTime") or now - HISTORY_DAYS * DAY)
+        end = float(body.get("EndTime") or now)
+        size = int(body.get("MaxResults") or 50)
+        if not 1 <= size <= 50:
+            raise CloudTrailError("InvalidMaxResultsException", "MaxResults must be between 1 and 50.")
+        backend = moto_ec2_backends[self.current_account][self.region]
+        with STATE.lock:
+            events = [_allocate_event(eip, self.current_account, self.region) for eip in backend.addresses]
+        wanted = {(a.get("AttributeKey"), a.get("AttributeValue")) for a in attributes}
+
+        def matches(event: dict[str, Any]) -> bool:
+            if not wanted:
+                return True
+            ((key, value),) = wanted
+            if key == "EventName":
+                return bool(event["EventName"] == value)
+            if key == "EventSource":
+                return bool(event["EventSource"] == value)
+            if key == "ResourceName":
+                return any(r["ResourceName"] == value for r in event["Resources"])
+            return key == "ReadOnly" and value == "false"
+
+        events = sorted(
+            (e for e in events if start <= e["EventTime"] <= end and matches(e)),
+            key=lambda e: (-e["EventTime"], e["EventId"]),
+        )
+        offset = int(body.get("NextToken") or 0)
+        page = events[offset : offset + size]
+        out: dict[str, Any] = {"Events": page}
+        if offset + size < len(events):
+            out["NextToken"] = str(offset + size)
+        return json.dumps(out)
+
+    cloudtrail_responses.CloudTrailResponse.lookup_events = lookup_events  # type: ignore[attr-defined]

@@ -6,14 +6,17 @@ One piece of code for one job:
 - ``describe_moving_addresses``: the one DescribeMovingAddresses call per poll;
 - ``eip_quotas``: Classic and VPC limits, used and free (DescribeAccountAttributes + Service Quotas);
 - ``quota_problem``: the message that stops a move the VPC limit has no room for;
+- ``young_addresses``: the EIPs allocated less than 24 hours ago (CloudTrail), which MoveAddressToVpc refuses;
 - ``eip_diff``: the --diff of the EIPs that change.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
@@ -218,6 +221,82 @@ def quota_problem(needed: int, vpc: dict[str, Any], region: str | None) -> str |
 
 
 # --------------------------------------------------------------------------- diff
+
+
+#: MoveAddressToVpc: "The Elastic IP address must be allocated to your account for more than 24 hours".
+MOVE_MIN_AGE = timedelta(hours=24)
+
+
+@dataclass
+class Ages:
+    """When the EIPs allocated in the last 24 hours were allocated, from CloudTrail's event history.
+
+    ``allocated``: public IP -> allocation time, for the asked addresses allocated within the last 24 hours.
+    ``unknown``: why the history could not be read (the check is then not made), else None.
+    """
+
+    allocated: dict[str, datetime] = field(default_factory=dict)
+    unknown: str | None = None
+
+    def problems(self, public_ips: Iterable[str], now: datetime | None = None) -> list[str]:
+        """One per asked address MoveAddressToVpc would refuse, with when it will accept it."""
+        now = now or datetime.now(UTC)
+        problems = []
+        for ip in public_ips:
+            at = self.allocated.get(ip)
+            if at is not None:
+                ready = at + MOVE_MIN_AGE
+                minutes = int(max(ready - now, timedelta(0)).total_seconds() // 60)
+                problems.append(
+                    f"{ip}: allocated at {at:%Y-%m-%d %H:%M} UTC (CloudTrail); MoveAddressToVpc refuses an "
+                    f"address allocated less than 24 hours ago, so it can move from {ready:%Y-%m-%d %H:%M} "
+                    f"UTC (in {minutes // 60}h{minutes % 60:02d}m): "
+                    "hold the swap until then, or take it out of the plan"
+                )
+        return problems
+
+    def warning(self) -> str | None:
+        if self.unknown is None:
+            return None
+        return (
+            f"Could not read CloudTrail's event history ({self.unknown}), so the 24-hour rule of "
+            "MoveAddressToVpc was not checked: an EIP allocated in the last 24 hours would be refused "
+            "mid-move. "
+            "Grant cloudtrail:LookupEvents (iam/vpc.json) to have it checked."
+        )
+
+
+def young_addresses(module: AnsibleAWSModule, public_ips: Iterable[str]) -> Ages:
+    """The addresses of ``public_ips`` allocated in the last 24 hours: CloudTrail's AllocateAddress events.
+
+    LookupEvents (event name AllocateAddress, from 24 hours ago) pages 50 events at a time, newest first;
+    each event's record names the address in ``responseElements.publicIp``. An address allocated in the last
+    minutes may not be listed yet (CloudTrail delivers events within minutes); an address released and
+    allocated again is young by its latest allocation. Any failure (no permission, CloudTrail not answering)
+    makes the ages unknown instead of failing the module.
+    """
+    wanted = set(public_ips)
+    if not wanted:
+        return Ages()
+    since = datetime.now(UTC) - MOVE_MIN_AGE
+    try:
+        client = aws_client(module, "cloudtrail")
+        pages = client.get_paginator("lookup_events").paginate(
+            LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "AllocateAddress"}],
+            StartTime=since,
+        )
+        allocated: dict[str, datetime] = {}
+        for page in pages:
+            for event in page.get("Events", []):
+                record = json.loads(event.get("CloudTrailEvent") or "{}")
+                ip = (record.get("responseElements") or {}).get("publicIp")
+                at = event.get("EventTime")
+                if ip in wanted and isinstance(at, datetime) and at >= since:
+                    allocated[ip] = max(allocated.get(ip, at), at)
+    except Exception as exc:  # no permission or no answer: the check is not made, and the module says so
+        code, message = aws_error(exc)
+        return Ages(unknown=f"{code}: {message}")
+    return Ages(allocated=allocated)
 
 
 def eip_diff(before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]]) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 #!/usr/bin/python
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Move EC2-Classic Elastic IPs to the VPC (or restore them to EC2-Classic), all of them or none."""
+"""Move EC2-Classic Elastic IPs to the VPC (or restore them to EC2-Classic): every address checked first."""
 
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ from ansible_collections.clusterswap.swap.plugins.module_utils.eip import (
     malformed_ips,
     not_found_message,
     quota_problem,
+    young_addresses,
 )
 
 DOCUMENTATION = r"""
@@ -46,7 +47,8 @@ description:
     for every listed address, its public IP, its (new) allocation ID, its domain and what was done.
   - Before moving anything it checks that every address exists in the region, that none is still
     associated with an instance, that the VPC EIP limit has room for all of them (see O(check_quota)),
-    and that AWS allows the move (a C(DryRun) call). If any check fails it moves B(nothing) and fails
+    that none was allocated less than 24 hours ago (see O(check_age)), and that AWS allows the move (a
+    C(DryRun) call). If any check fails it moves B(nothing) and fails
     with a message that names each EIP and what to do (for the limit, how many are needed, how many are
     free, and what to ask AWS for).
   - Addresses already in the VPC are left alone. Addresses still moving (C(DescribeMovingAddresses)) are
@@ -101,6 +103,19 @@ options:
         with a warning.
     type: float
     default: 5
+  check_age:
+    description:
+      - Before moving anything, check that no address was allocated less than 24 hours ago, which
+        C(MoveAddressToVpc) refuses (and the C(DryRun) does not catch), from CloudTrail's event history
+        (C(LookupEvents), the C(AllocateAddress) events of the last 24 hours). An address that is too young
+        is named with the time from which it can move; nothing is moved.
+      - If the history cannot be read (no C(cloudtrail:LookupEvents) permission, CloudTrail not answering),
+        the module warns that the rule was not checked and goes on.
+      - CloudTrail lists an event minutes after the call, so an address allocated in the last minutes may
+        pass the check; AWS then refuses its move, and the addresses issued before it still move (the
+        module fails naming both).
+    type: bool
+    default: true
   check_quota:
     description:
       - Before moving anything, check that the VPC EIP limit (C(DescribeAccountAttributes)
@@ -201,6 +216,7 @@ ARGUMENT_SPEC: dict[str, Any] = {
     "wait": {"type": "bool", "default": True},
     "wait_timeout": {"type": "int", "default": 600},
     "poll_interval": {"type": "float", "default": 5},
+    "check_age": {"type": "bool", "default": True},
     "check_quota": {"type": "bool", "default": True},
 }
 
@@ -323,6 +339,11 @@ def check_preconditions(
         problem = quota_problem(len(plan.to_move), quotas["vpc"], module.region)
         if problem:
             plan.problems.append(problem)
+    if module.params["check_age"] and plan.to_move and way.domain == VPC:
+        ages = young_addresses(module, plan.to_move)
+        plan.problems.extend(ages.problems(plan.to_move))
+        if ages.warning():
+            module.warn(ages.warning())
     if plan.to_move and not plan.problems:
         problem = dry_run(client, way.method, plan.to_move[0], PublicIp=plan.to_move[0])
         if problem:

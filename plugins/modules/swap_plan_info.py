@@ -31,6 +31,7 @@ from ansible_collections.clusterswap.swap.plugins.module_utils.eip import (
     eip_quotas,
     malformed_ips,
     quota_problem,
+    young_addresses,
 )
 from ansible_collections.clusterswap.swap.plugins.module_utils.network import (
     DEFAULT_SUGGESTED_TYPES,
@@ -87,6 +88,12 @@ description:
   - Collects B(every) problem that would stop the swap, each with what to do, so that pre-flight fails
     once, before the maintenance window, with the whole list. C(DryRun) calls check the permissions of the
     changes the swap makes.
+  - Among them - an instance given two roles (old, maintenance, new are disjoint; the maintenance server
+    or a new instance among O(stop_instances)); a plan record that cannot be read as a plan (corrupt JSON,
+    no list of EIPs, an unknown version, an entry without its address or its old and new instances, an EIP
+    listed twice) or that disagrees with O(instance_map) (the record wins; the problem names both ways
+    out); an EIP to move to the VPC that was allocated less than 24 hours ago (CloudTrail's
+    C(AllocateAddress) events; when the history cannot be read, a warning says the rule was not checked).
   - Read-only towards AWS; the only write is the plan record on the controller.
 author:
   - clusterswap
@@ -1206,6 +1213,12 @@ def run(module: AnsibleAWSModule) -> dict[str, Any]:
         problems.append(
             limit.replace("Nothing was moved. ", "") + " This must be done before the window opens."
         )
+
+    movers = [e["public_ip"] for e in eips if e["needs_move_to_vpc"] and not e["moving"]]
+    ages = young_addresses(module, movers)
+    problems.extend(f"EIP {p}" for p in ages.problems(movers))
+    if ages.warning():
+        module.warn(ages.warning())
 
     if params["check_permissions"]:
         stop_ids = [instances[n].instance_id for n in params["stop_instances"] if n in instances]

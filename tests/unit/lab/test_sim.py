@@ -250,3 +250,34 @@ def test_the_storage_plan_comes_from_the_world_file() -> None:
     ]
     assert plan["storage_mounts"]["new-storage-1"] == {"/dev/xvdf": "/srv/home", "/dev/xvdg": "/srv/home2"}
     assert plan["postgres_mounts"] == {"new-postgres-1": {"/dev/xvdp": "/srv/pgdata"}}
+
+
+def test_cloudtrail_lists_the_allocations_of_the_last_hours_newest_first_in_pages() -> None:
+    """LookupEvents answers AllocateAddress from the lab's allocation times (moto has no LookupEvents)."""
+    import json
+
+    from lab.awssim.control import backdate_addresses
+
+    with mock_lab():
+        ec2 = boto3.client("ec2", region_name="us-east-1")
+        trail = boto3.client("cloudtrail", region_name="us-east-1")
+        old = ec2.allocate_address(Domain="vpc")["PublicIp"]
+        backdate_addresses(48)
+        fresh = [ec2.allocate_address(Domain="vpc")["PublicIp"] for _ in range(3)]
+        since = time.time() - 24 * 3600
+        name = [{"AttributeKey": "EventName", "AttributeValue": "AllocateAddress"}]
+        pages = list(
+            trail.get_paginator("lookup_events").paginate(
+                LookupAttributes=name, StartTime=since, PaginationConfig={"PageSize": 2}
+            )
+        )
+        assert [len(p["Events"]) for p in pages] == [2, 1]
+        events = [e for p in pages for e in p["Events"]]
+        ips = [json.loads(e["CloudTrailEvent"])["responseElements"]["publicIp"] for e in events]
+        assert sorted(ips) == sorted(fresh) and old not in ips, "only the last 24 hours"
+        times = [e["EventTime"] for e in events]
+        assert times == sorted(times, reverse=True), "newest first"
+        everything = trail.lookup_events(LookupAttributes=name)["Events"]
+        assert len(everything) == 4, "90 days by default"
+        with pytest.raises(ClientError, match="InvalidMaxResultsException"):
+            trail.lookup_events(MaxResults=51)

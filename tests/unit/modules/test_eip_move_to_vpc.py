@@ -200,6 +200,43 @@ def test_associated_eip_fails_and_moves_nothing(make_lab, run_module) -> None:
     assert lab.domains() == {"standard": 24}
 
 
+def test_an_eip_allocated_less_than_24_hours_ago_fails_the_whole_move_before_any(
+    make_lab, run_module, api_calls
+) -> None:
+    """The probe's M02: two movable EIPs, then one allocated an hour ago; AWS would refuse the third after
+    moving the first two. CloudTrail's AllocateAddress events name it before anything moves."""
+    lab = make_lab("vpc-day")
+    ips = lab.all_ips()[:2]
+    lab.disassociate(ips)
+    young = lab.ec2.allocate_address(Domain="standard")["PublicIp"]
+    STATE.vpc_limit = 100
+    api_calls.reset()
+    result = run_module(MODULE, {"public_ips": [*ips, young], "poll_interval": 1})
+    assert result.failed and not result.changed
+    assert result.msg.startswith(f"Nothing was moved. {young}: allocated at "), result.msg
+    assert (
+        "MoveAddressToVpc refuses an address allocated less than 24 hours ago, so it can move from"
+        in result.msg
+    )
+    assert "hold the swap until then, or take it out of the plan" in result.msg
+    assert lab.domains([*ips, young]) == {"standard": 3}, "nothing moved"
+    assert api_calls.calls["LookupEvents"] == 1 and "MoveAddressToVpc" not in api_calls.calls
+    without = run_module(MODULE, {"public_ips": ips, "poll_interval": 1})
+    assert without.changed and not without.failed and lab.domains(ips) == {"vpc": 2}, without.msg
+
+
+def test_without_cloudtrail_the_age_is_not_checked_and_the_module_says_so(make_lab, run_module) -> None:
+    lab = make_lab("vpc-day")
+    ips = lab.all_ips()[:2]
+    lab.disassociate(ips)
+    lab.fault("LookupEvents", nth=1, code="AccessDeniedException", message="not authorized to LookupEvents")
+    result = run_module(MODULE, {"public_ips": ips, "poll_interval": 1})
+    assert result.changed and not result.failed, result.msg
+    warnings = str(result.data.get("warnings"))
+    assert "Could not read CloudTrail's event history (AccessDeniedException" in warnings, warnings
+    assert "the 24-hour rule of MoveAddressToVpc was not checked" in warnings
+
+
 def test_permission_denied_by_dry_run_moves_nothing(make_lab, run_module) -> None:
     lab = make_lab("vpc-day")
     lab.disassociate()

@@ -7,6 +7,7 @@ given the private IPs prepare would give them (`EipLab.give_slots`).
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 MODULE = "swap_plan_info"
@@ -451,6 +452,30 @@ def test_vpc_day_plan_is_clean(make_lab, run_module, api_calls, tmp_path: Path) 
         assert item["network_interface_id"] is None and item["instance_id"].startswith("i-")
     assert len(result["moves"]["to_maintenance"]) == 24 and len(result["moves"]["to_new"]) == 24
     assert api_calls.calls["DescribeInstances"] == 1 and api_calls.calls["DescribeInstanceTypes"] == 1
+
+
+def test_an_eip_to_move_allocated_less_than_24_hours_ago_stops_preflight(
+    make_lab, run_module, tmp_path: Path
+) -> None:
+    """The probe's F8: one EIP of the plan allocated an hour ago passed pre-flight, then MoveAddressToVpc
+    refused it after every EIP had left the maintenance server."""
+    import time
+
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ec2.models import ec2_backends
+
+    lab = vpc_day(make_lab)
+    young = lab.all_ips()[3]
+    for address in ec2_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].addresses:
+        if address.public_ip == young:
+            address._lab_allocated_at = time.time() - 3600
+    result = run_module(
+        MODULE, vpc_day_args(tmp_path / "plan.json", lab, maintenance_instances=CLASSIC_FLEET)
+    )
+    assert len(result["problems"]) == 1, result["problems"]
+    assert result["problems"][0].startswith(f"EIP {young}: allocated at "), result["problems"]
+    assert re.search(r"it can move from \S+ \S+ UTC \(in 22h5\dm\): hold the swap", result["problems"][0])
+    assert not (tmp_path / "plan.json").exists()
 
 
 def test_with_a_maintenance_server_in_the_vpc_the_classic_eips_page_is_there(

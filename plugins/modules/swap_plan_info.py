@@ -1093,35 +1093,52 @@ def capacity_report(
 # --------------------------------------------------------------------------- permissions
 
 
+def association_call(eip: dict[str, Any], instances: dict[str, Instance]) -> dict[str, Any] | None:
+    """The AssociateAddress the swap makes with this EIP (None when its target is not found).
+
+    To the maintenance server while it must still move to the VPC, else to its new target. A Classic EIP is
+    associated by public IP (AWS refuses AllowReassociation for it), a VPC one by allocation ID on an
+    interface and private IP.
+    """
+    role = "maintenance" if eip["needs_move_to_vpc"] else "new"
+    target = eip["targets"][role]
+    inst = instances.get(target["instance"] or "")
+    if inst is None:
+        return None
+    kwargs: dict[str, Any] = {"PublicIp": eip["public_ip"]}
+    if eip["allocation_id"]:
+        kwargs = {"AllocationId": eip["allocation_id"], "AllowReassociation": True}
+    if inst.classic:
+        kwargs["InstanceId"] = inst.instance_id
+    elif inst.interfaces:
+        eni = (
+            target["network_interface_id"]
+            or sorted(inst.interfaces, key=lambda i: i.device_index)[0].network_interface_id
+        )
+        kwargs["NetworkInterfaceId"] = eni
+        if target["private_ip_address"]:
+            kwargs["PrivateIpAddress"] = target["private_ip_address"]
+    return kwargs
+
+
 def permission_problems(
     client: Any, eips: list[dict[str, Any]], instances: dict[str, Instance], stop_ids: list[str]
 ) -> list[str]:
+    """DryRun each distinct call the swap makes: one AssociateAddress per call shape (its parameters) and
+    target instance or interface (an IAM policy may allow some resources and not others), the stop, the
+    move to the VPC."""
     problems = []
-    # An EIP whose page is in the VPC has no allocation ID to associate until it has moved: the first other.
+    # An EIP whose page is in the VPC has no allocation ID to associate until it has moved.
     now = [e for e in eips if not page_in_vpc(e, instances) or e["domain"] == VPC]
-    if now:
-        # The association the swap makes with this EIP: to the maintenance server while it must still move
-        # to the VPC, else to its new target. A Classic EIP is associated by public IP (AWS refuses
-        # AllowReassociation for it), a VPC one by allocation ID on an interface and private IP.
-        first = now[0]
-        role = "maintenance" if first["needs_move_to_vpc"] else "new"
-        target = first["targets"][role]
-        inst = instances.get(target["instance"] or "")
-        kwargs: dict[str, Any] = {"PublicIp": first["public_ip"]}
-        if first["allocation_id"]:
-            kwargs = {"AllocationId": first["allocation_id"], "AllowReassociation": True}
-        if inst is not None and inst.classic:
-            kwargs["InstanceId"] = inst.instance_id
-        elif inst is not None and inst.interfaces:
-            eni = (
-                target["network_interface_id"]
-                or sorted(inst.interfaces, key=lambda i: i.device_index)[0].network_interface_id
-            )
-            kwargs["NetworkInterfaceId"] = eni
-            if target["private_ip_address"]:
-                kwargs["PrivateIpAddress"] = target["private_ip_address"]
-        if inst is not None:
-            problems.append(dry_run(client, "associate_address", first["name"], **kwargs))
+    tried: set[tuple[Any, ...]] = set()
+    for eip in now:
+        kwargs = association_call(eip, instances)
+        if kwargs is None:
+            continue
+        shape = (*sorted(kwargs), kwargs.get("InstanceId"), kwargs.get("NetworkInterfaceId"))
+        if shape not in tried:
+            tried.add(shape)
+            problems.append(dry_run(client, "associate_address", eip["name"], **kwargs))
     if stop_ids:
         problems.append(dry_run(client, "stop_instances", "the old instances", InstanceIds=stop_ids))
     movers = [e for e in eips if e["needs_move_to_vpc"] and not e["moving"]]

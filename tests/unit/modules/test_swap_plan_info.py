@@ -309,6 +309,23 @@ def test_an_instance_in_two_roles_stops_preflight(make_lab, run_module, tmp_path
     assert "old-lb-1 is among the old instances to stop" in problems
 
 
+def test_each_distinct_association_is_tried_by_dry_run(
+    make_lab, run_module, api_calls, tmp_path: Path
+) -> None:
+    """The probe found the DryRun tried only the first EIP of a batch: a policy that allows new-lb-1 and not
+    new-lb-2 passed pre-flight. One DryRun per call shape and target interface catches it."""
+    lab = default_lab(make_lab)
+    run_module(MODULE, args(tmp_path / "plan.json"))  # pins the targets
+    api_calls.reset()
+    clean = run_module(MODULE, args(tmp_path / "plan.json"))
+    assert clean["problems"] == [] and api_calls.calls["AssociateAddress"] == 2, "one per new load balancer"
+    lab.fault("AssociateAddress", nth=2, code="UnauthorizedOperation", message="You are not authorized")
+    denied = run_module(MODULE, args(tmp_path / "plan.json"))
+    assert len(denied["problems"]) == 1 and "UnauthorizedOperation" in denied["problems"][0], denied[
+        "problems"
+    ]
+
+
 def test_an_unreadable_record_is_a_problem_not_a_crash(make_lab, run_module, tmp_path: Path) -> None:
     default_lab(make_lab)
     record = tmp_path / "plan.json"

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,7 @@ from ansible_collections.clusterswap.swap.plugins.module_utils.aws import (
     Pacer,
     Progress,
     call,
+    changes,
     duplicates,
     fail_aws,
     pace,
@@ -459,6 +461,33 @@ def diff(
     return eip_diff(before, after_states)
 
 
+def finish(
+    module: AnsibleAWSModule,
+    client: Any,
+    public_ips: list[str],
+    plan: Plan,
+    addresses: dict[str, Eip],
+    issued: dict[str, dict[str, Any]],
+    progress: Progress,
+    way: Direction,
+) -> tuple[dict[str, Any], list[str]]:
+    """After the moves are issued: wait for them (and those in flight), then say where every address is;
+    the result and the addresses still moving."""
+    waited = list(issued) + plan.to_wait
+    pending, final = waited, None
+    if module.params["wait"] and waited:
+        pending, final = wait_for_moves(module, client, waited, progress, way)
+    if final is None:
+        final = describe_addresses(client) if waited else addresses
+    entries = final_entries(public_ips, plan, issued, final, pending, MOVING_STATUS[way.domain])
+    return {
+        "addresses": entries,
+        "moved": len(issued),
+        "progress": progress.lines,
+        "diff": diff(public_ips, plan, addresses, entries, way),
+    }, pending
+
+
 def run(module: AnsibleAWSModule) -> None:
     public_ips = [str(ip).strip() for ip in module.params["public_ips"]]
     problems = input_problems(public_ips)
@@ -486,21 +515,11 @@ def run(module: AnsibleAWSModule) -> None:
         module.exit_json(diff=diff(public_ips, plan, addresses, entries, way), **result)
 
     issued, error = issue_moves(client, plan.to_move, progress, way)
-    waited = list(issued) + plan.to_wait
-    pending, final = waited, None
-    if module.params["wait"] and waited:
-        pending, final = wait_for_moves(module, client, waited, progress, way)
-    if final is None:
-        final = describe_addresses(client) if waited else addresses
-    entries = final_entries(public_ips, plan, issued, final, pending, MOVING_STATUS[way.domain])
-    result = {
-        "changed": changed,
-        "addresses": entries,
-        "moved": len(issued),
-        "quotas": quotas,
-        "progress": progress.lines,
-        "diff": diff(public_ips, plan, addresses, entries, way),
-    }
+    # changed exactly when this run issued a move or waited for one in flight, failure or not
+    changed = bool(issued or plan.to_wait)
+    with changes(" (moves were issued: rerun to finish, nothing moves twice)") if changed else nullcontext():
+        result, pending = finish(module, client, public_ips, plan, addresses, issued, progress, way)
+    result = {**result, "changed": changed, "quotas": quotas}
     if error:
         fail_aws(
             module,

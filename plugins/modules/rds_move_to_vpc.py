@@ -6,6 +6,7 @@ VPC's subnet group (the form of the migration day an account can still have)."""
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +15,7 @@ from ansible_collections.clusterswap.swap.plugins.module_utils.aws import (
     AwsError,
     Progress,
     call,
+    changes,
     duplicates,
     fail_aws,
     run_module,
@@ -698,6 +700,9 @@ def refusal_hint(exc: AwsError) -> str:
     )
 
 
+RESUME_HINT = " (changes were issued: rerun to resume waiting, nothing is modified twice)"
+
+
 def run(module: AnsibleAWSModule) -> None:
     start = time.monotonic()
     p = module.params
@@ -719,7 +724,8 @@ def run(module: AnsibleAWSModule) -> None:
         fail(module, plan.problems, **({"target": found.to_result()} if found else {}))
     target: SubnetGroup = found
     # waiting for a move in flight is this run's work; with wait=false that run leaves it as it is
-    changed = bool(plan.to_move or plan.to_set_groups or (plan.to_wait and p["wait"]))
+    waits = bool(plan.to_wait and p["wait"])
+    changed = bool(plan.to_move or plan.to_set_groups or waits)
 
     if module.check_mode:
         entries = [check_mode_entry(before[n], plan, target, groups) for n in names]
@@ -759,7 +765,15 @@ def run(module: AnsibleAWSModule) -> None:
                 still = waiter.wait(pending_names, "RDS moves into the VPC", moved_into(target))
     except FailureStatus as exc:
         failure = exc
-    final = describe_db_instances(rds, names)
+    except AwsError as exc:  # a describe failed while waiting: say whether this run had changed anything
+        exc.changed = bool(issued or waits)
+        if exc.changed:
+            exc.message = f"{exc.message}{RESUME_HINT}"
+        raise
+    # changed exactly when this run issued a change or waited for one in flight, failure or not
+    changed = bool(issued or waits)
+    with changes(RESUME_HINT) if changed else nullcontext():
+        final = describe_db_instances(rds, names)
     entries = []
     for name in names:
         db = final.get(name) or before[name]

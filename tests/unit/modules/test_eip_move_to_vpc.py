@@ -237,6 +237,28 @@ def test_without_cloudtrail_the_age_is_not_checked_and_the_module_says_so(make_l
     assert "the 24-hour rule of MoveAddressToVpc was not checked" in warnings
 
 
+def test_changed_says_whether_a_move_was_issued_even_when_the_module_fails(make_lab, run_module) -> None:
+    """The probe: a describe failing after the moves reported changed=false; a refused first move, true."""
+    lab = make_lab("vpc-day")
+    ips = lab.all_ips()[:2]
+    lab.disassociate(ips)
+    # the first poll after the moves fails: they were issued, so changed is true
+    lab.fault("DescribeMovingAddresses", nth=2, code="UnauthorizedOperation", message="denied", times=50)
+    after = run_module(MODULE, {"public_ips": ips, "poll_interval": 1})
+    assert after.failed and after.changed, after.msg
+    assert "moves were issued: rerun to finish, nothing moves twice" in after.msg
+    lab.lab.state.clear_faults()
+    rerun = run_module(MODULE, {"public_ips": ips, "poll_interval": 1})
+    assert not rerun.failed and lab.domains(ips) == {"vpc": 2}, rerun.msg
+    # the first move is refused: nothing was issued, so changed is false
+    more = lab.all_ips()[2:4]
+    lab.disassociate(more)
+    lab.fault("MoveAddressToVpc", nth=2, code="InvalidParameterValue", message="refused")
+    refused = run_module(MODULE, {"public_ips": more, "poll_interval": 1})
+    assert refused.failed and not refused.changed and "0 moves issued before it" in refused.msg, refused.msg
+    assert lab.domains(more) == {"standard": 2}
+
+
 def test_permission_denied_by_dry_run_moves_nothing(make_lab, run_module) -> None:
     lab = make_lab("vpc-day")
     lab.disassociate()

@@ -305,6 +305,28 @@ def test_aws_refusal_at_modify_names_db_code_and_what_to_do(make_lab, run_module
     assert result["db_instances"][0]["action"] == "failed"
 
 
+def test_changed_says_whether_a_modify_was_issued_even_when_the_module_fails(make_lab, run_module) -> None:
+    """The probe: a refused first modify reported changed=true; a describe failing after the modify, false."""
+    lab = make_lab("vpc-day")
+    lab.fault("ModifyDBInstance", nth=1, code="InvalidParameterCombination", message="refused")
+    args = {"db_instance_identifier": "mysql-1", "db_subnet_group_name": GROUP, "poll_interval": 1}
+    refused = run_module(MODULE, args)
+    assert refused.failed and not refused.changed, "nothing was issued"
+    assert (
+        "DBSubnetGroup" not in db("mysql-1") or db("mysql-1")["DBSubnetGroup"]["DBSubnetGroupName"] != GROUP
+    )
+    lab.lab.state.clear_faults()
+    # the modify goes through, then every describe while waiting fails
+    lab.fault("DescribeDBInstances", nth=2, code="AccessDenied", message="denied", times=500)
+    after = run_module(MODULE, args)
+    assert after.failed and after.changed, after.msg
+    assert "changes were issued: rerun to resume waiting, nothing is modified twice" in after.msg
+    lab.lab.state.clear_faults()
+    rerun = run_module(MODULE, args)
+    assert not rerun.failed, rerun.msg
+    assert db("mysql-1")["DBSubnetGroup"]["DBSubnetGroupName"] == GROUP
+
+
 def test_throttling_is_retried(make_lab, run_module, api_calls, no_sleep, monkeypatch) -> None:
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # no botocore retries: the module's own backoff must do it
     lab = make_lab("vpc-day")

@@ -27,6 +27,11 @@ description:
     C(ansible_facts.clusterswap_marker), which is what C(ansible.builtin.set_fact: {clusterswap_marker: ...})
     returns. The marker is a mapping: C(event) (C(window_open), C(window_close) or any other name, which is
     recorded as a plain event), C(label) (free text), C(budget_minutes) (optional number)."
+  - A window that spans runs is measured whole. A C(window_open) or C(window_close) marker that names the
+    swap's plan record (C(record)) keeps the opening beside it (C(<record>.window.json)) until a
+    C(window_close) naming the same record, so a rerun that closes a window a killed or failed run opened
+    measures it from that opening (the report says how long before the run it opened). Check mode neither
+    keeps nor takes an opening.
   - A marker is timestamped when its task result reaches the controller. The window runs from the first
     C(window_open) to the last C(window_close) after it. Its budget is the C(budget_minutes) of the first
     C(window_open) marker that carries one, else of a C(window_close) marker, else the I(budget_minutes)
@@ -220,8 +225,9 @@ class CallbackModule(CallbackBase):
         self._record(result, status, data)
         if self.timeline is None:
             return
+        check_mode = bool(cli_args().get("check"))
         for marker in find_markers(data):
-            self.timeline.add_marker(marker, result._host.get_name(), self._task_name(result))
+            self.timeline.add_marker(marker, result._host.get_name(), self._task_name(result), check_mode)
 
     def v2_runner_on_failed(self, result: Any, ignore_errors: bool = False) -> None:
         status = "ignored" if ignore_errors else ("rescued" if in_rescued_block(result._task) else "failed")

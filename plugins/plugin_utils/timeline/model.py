@@ -66,3 +66,4 @@ class Marker:
     task: str
     phase: str
     budget_minutes: float | None = None
+    record: str = ""  # the plan record the window belongs to (a window that spans runs is kept beside it)

@@ -8,9 +8,12 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from ansible_collections.clusterswap.swap.plugins.plugin_utils.timeline.carry import remember_open, take_open
 from ansible_collections.clusterswap.swap.plugins.plugin_utils.timeline.events import parse_budget
 from ansible_collections.clusterswap.swap.plugins.plugin_utils.timeline.model import (
     STATUS_ORDER,
+    WINDOW_CLOSE,
+    WINDOW_OPEN,
     Marker,
     PhaseRecord,
     TaskRecord,
@@ -24,6 +27,8 @@ class Timeline:
         self._clock = clock
         self.t0 = clock()
         self.wall0 = wall()
+        # the window's opening in an earlier run (carry.py), at its offset from this run's start (negative)
+        self.carried_open: Marker | None = None
         self.playbooks: list[str] = []
         self.phases: list[PhaseRecord] = []
         self.markers: list[Marker] = []
@@ -80,24 +85,46 @@ class Timeline:
         if message and status in ("failed", "unreachable", "rescued", "ignored"):
             task.messages.setdefault(host, message)
 
-    def add_marker(self, raw: Mapping[str, Any], host: str, task: str) -> None:
+    def add_marker(self, raw: Mapping[str, Any], host: str, task: str, check_mode: bool = False) -> None:
         budget = parse_budget(raw.get("budget_minutes"))
         if raw.get("budget_minutes") not in (None, "") and budget is None:
             self.warnings.append(
                 f"marker on task {task!r}: budget_minutes {raw.get('budget_minutes')!r} ignored"
             )
         phase = self.current.name if self.current else ""
-        self.markers.append(
-            Marker(
-                event=str(raw.get("event")),
-                label=str(raw.get("label") or ""),
-                at=self.now(),
-                host=host,
-                task=task,
-                phase=phase,
-                budget_minutes=budget,
-            )
+        marker = Marker(
+            event=str(raw.get("event")),
+            label=str(raw.get("label") or ""),
+            at=self.now(),
+            host=host,
+            task=task,
+            phase=phase,
+            budget_minutes=budget,
+            record=str(raw.get("record") or ""),
         )
+        self.markers.append(marker)
+        if marker.record and not check_mode:
+            self._carry(marker)
+
+    def _carry(self, marker: Marker) -> None:
+        """Keep an opening beside the record; at a close, take the opening an earlier run kept."""
+        if marker.event == WINDOW_OPEN:
+            remember_open(marker.record, self.wall0 + marker.at, marker.label, marker.budget_minutes)
+        elif marker.event == WINDOW_CLOSE:
+            kept = take_open(marker.record)
+            opened = float(kept["opened_at"]) - self.wall0 if kept else None
+            if kept and opened is not None and opened < 0:
+                budget = parse_budget(kept.get("budget_minutes"))
+                self.carried_open = Marker(
+                    event=WINDOW_OPEN,
+                    label=str(kept.get("label") or ""),
+                    at=opened,
+                    host="",
+                    task="(an earlier run)",
+                    phase="",
+                    budget_minutes=budget,
+                    record=marker.record,
+                )
 
     def close_phase(self) -> None:
         if self.current is None:

@@ -159,7 +159,9 @@ def build_report(
         "ended_at": iso_utc(timeline.wall0 + end),
         "duration_s": round(end, 3),
         "stopped_at": stopped_at(timeline, status, failed),
-        "window": measure_window(timeline.markers, end, default_budget, check_mode),
+        "window": measure_window(
+            timeline.markers, end, default_budget, check_mode, carried=timeline.carried_open
+        ),
         "phases": [phase_dict(p, timeline.wall0, slowest) for p in timeline.phases],
         "markers": [
             {

@@ -25,10 +25,20 @@ def budget_share(duration: float, budget_minutes: float) -> str:
 
 
 def measure_window(
-    markers: list[Marker], run_end: float, default_budget: float, check_mode: bool
+    markers: list[Marker],
+    run_end: float,
+    default_budget: float,
+    check_mode: bool,
+    carried: Marker | None = None,
 ) -> dict[str, Any]:
-    """The maintenance window: first window_open to the last window_close after it, against the budget."""
+    """The maintenance window: first window_open to the last window_close after it, against the budget.
+
+    ``carried``: the window's opening kept by an earlier run (at a negative offset, carry.py); the window is
+    then measured from it, and drawn from this run's start.
+    """
     opens = [m for m in markers if m.event == WINDOW_OPEN]
+    if carried is not None:
+        opens = [carried, *opens]
     closes = [m for m in markers if m.event == WINDOW_CLOSE]
     budget, source = default_budget, "default"
     for marker in [*opens, *closes]:
@@ -38,6 +48,7 @@ def measure_window(
     window: dict[str, Any] = {
         "state": "not_opened",
         "opened_at_offset_s": None,
+        "opened_before_run_s": None,
         "closed_at_offset_s": None,
         "duration_s": None,
         "budget_minutes": budget,
@@ -59,14 +70,18 @@ def measure_window(
     later_closes = [m for m in closes if m.at >= first_open.at]
     last_close = max(later_closes, key=lambda m: m.at) if later_closes else None
     reopened = last_close is not None and any(m.at > last_close.at for m in opens)
-    window["opened_at_offset_s"] = round(first_open.at, 3)
+    window["opened_at_offset_s"] = round(max(first_open.at, 0.0), 3)
     window["open_label"] = first_open.label
+    earlier = ""
+    if first_open.at < 0:
+        window["opened_before_run_s"] = round(-first_open.at, 3)
+        earlier = f"opened by an earlier run {fmt_duration(-first_open.at)} before this one began; "
     if last_close is None or reopened:
         duration = run_end - first_open.at
         window.update(state="open_at_end", duration_s=round(duration, 3))
         over = duration > budget * 60
         window["verdict"] = "over_budget" if over else "open_at_end"
-        window["summary"] = (
+        window["summary"] = earlier + (
             f"window still open at end of run: open for {fmt_duration(duration)} so far"
             f" (budget {fmt_minutes(budget)}{', already OVER budget' if over else ''})"
         )
@@ -81,7 +96,7 @@ def measure_window(
         within = duration <= budget * 60
         window["verdict"] = "within_budget" if within else "over_budget"
         verdict = "within the" if within else "OVER the"
-        window["summary"] = (
+        window["summary"] = earlier + (
             f"window {fmt_duration(duration)}, {verdict} {fmt_minutes(budget)} budget"
             f" ({budget_share(duration, budget)})"
         )

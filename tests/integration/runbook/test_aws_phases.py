@@ -8,6 +8,7 @@ stop in pre-flight, before any change, naming the VPC EIP limit, the number need
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import pytest
 from tests.integration.runbook.phases import (
     MAINTENANCE_EIPS,
     addresses,
+    ec2,
     four_runs,
     instances_by_name,
     prepare,
@@ -151,3 +153,33 @@ def test_resume_reads_the_record_and_finishes(seeded: Any, tmp_path: Path) -> No
     assert "Swap stage: maintenance" in proc.stdout
     new_ids = {insts["new-lb-1"]["InstanceId"], insts["new-lb-2"]["InstanceId"]}
     assert {e["InstanceId"] for e in addresses(url).values()} == new_ids
+
+
+def test_verify_checks_the_safety_rules_read_only_at_every_stage(seeded: Any, tmp_path: Path) -> None:
+    """playbooks/verify.yml: every EIP on one place of the plan (the phase's, when told), the old servers
+    there; it changes nothing, not even the record."""
+    url = seeded("default")
+
+    def verify(*extra: str) -> subprocess.CompletedProcess[str]:
+        return run_playbook("verify.yml", url, tmp_path, *extra)
+
+    before = verify("-e", "clusterswap_verify_expected=old")
+    assert recap(before)["failed"] == 0 and recap(before)["changed"] == 0, before.stdout[-3000:]
+    assert "Every safety rule holds." in before.stdout and not (tmp_path / "plan.json").exists()
+    wrong_phase = verify("-e", "clusterswap_verify_expected=new")
+    assert wrong_phase.returncode != 0 and "8 safety rule(s) broken" in wrong_phase.stdout
+    assert "on its old place; at this phase every EIP is on its new place" in wrong_phase.stdout
+
+    prepare(url, tmp_path)
+    proc = run_playbook("go-live.yml", url, tmp_path)
+    assert recap(proc)["failed"] == 0, proc.stdout[-3000:]
+    live = verify("-e", "clusterswap_verify_expected=new")
+    assert recap(live)["failed"] == 0, live.stdout[-3000:]
+
+    stray = next(iter(addresses(url).values()))
+    ec2(url).disassociate_address(AssociationId=stray["AssociationId"])
+    ec2(url).terminate_instances(InstanceIds=[instances_by_name(url)["old-web-1"]["InstanceId"]])
+    broken = verify()
+    assert broken.returncode != 0 and "2 safety rule(s) broken" in broken.stdout, broken.stdout[-3000:]
+    assert f"({stray['PublicIp']}) is on no server: users get neither the site nor the page" in broken.stdout
+    assert "old server old-web-1 is gone (no instance with this Name tag)" in broken.stdout

@@ -14,7 +14,6 @@ from ansible_collections.clusterswap.swap.plugins.module_utils.aws import (
     Pacer,
     Progress,
     call,
-    duplicates,
     fail_aws,
     pace,
     run_module,
@@ -63,12 +62,14 @@ description:
     refuses an association by instance alone on an instance with several interfaces
     (C(InvalidInstanceID)), so does this module, before any change."
   - "Every input is checked before anything changes, and the module fails once with every problem and
-    C(Nothing was changed.): unknown or malformed address; unknown, terminated or Classic/VPC-mismatched
-    target; a private IP the instance or interface does not have; two EIPs for one private IP (or one
-    EC2-Classic instance); a target address that holds an EIP this batch does not move away (AWS would
-    silently disassociate it in a VPC-only account, refuse in a Classic-enabled account's VPC, and replace it
-    on an EC2-Classic instance); an address associated elsewhere without O(allow_reassociation). C(DryRun)
-    calls check the permission of every distinct kind of call the run makes."
+    C(Nothing was changed.): unknown or malformed address; an EIP listed more than once, by the same name or
+    by its public IP in one entry and its allocation ID in another (each entry is resolved to its EIP first);
+    unknown, terminated or Classic/VPC-mismatched target; a private IP the instance or interface does not
+    have; two EIPs for one private IP (or one EC2-Classic instance); a target address that holds an EIP this
+    batch does not move away (AWS would silently disassociate it in a VPC-only account, refuse in a
+    Classic-enabled account's VPC, and replace it on an EC2-Classic instance); an address associated elsewhere
+    without O(allow_reassociation). C(DryRun) calls check the permission of every distinct kind of call the
+    run makes."
   - Calls are ordered so that an EIP leaving an address leaves (verified) before another takes it; a ring of
     EIPs trading places is broken by disassociating one first.
   - Association is eventually consistent, so the module verifies instance, interface and private IP by
@@ -94,7 +95,7 @@ options:
     suboptions:
       public_ip:
         description: The EIP's public IP. Exactly one of O(associations[].public_ip) and
-          O(associations[].allocation_id).
+          O(associations[].allocation_id); each EIP once in the list, whichever names it.
         type: str
       allocation_id:
         description: The EIP's allocation ID (VPC EIPs only).
@@ -295,16 +296,45 @@ def shape_problems(request: dict[str, Any], state: str) -> list[str]:
 
 
 def input_problems(requests: list[dict[str, Any]], state: str) -> list[str]:
-    problems = [p for r in requests for p in shape_problems(r, state)]
-    labels = [r.get("public_ip") or r.get("allocation_id") or "" for r in requests]
-    problems += [f"{label}: listed more than once" for label in duplicates(labels) if label]
-    return problems
+    """The entries' own shape. An EIP listed twice is found once each entry is resolved to its address
+    (``listed_twice``): a public IP and an allocation ID can name the same EIP."""
+    return [p for r in requests for p in shape_problems(r, state)]
 
 
 def resolve_eip(request: dict[str, Any], addresses: dict[str, Eip], by_alloc: dict[str, Eip]) -> Eip | None:
     if request.get("allocation_id"):
         return by_alloc.get(request["allocation_id"])
     return addresses.get(request["public_ip"])
+
+
+def _times(n: int) -> str:
+    return "twice" if n == 2 else f"{n} times"
+
+
+def listed_twice(steps: list[Step]) -> tuple[list[Step], list[str]]:
+    """One step per EIP, and a problem for every EIP listed more than once, whatever names it (its public IP,
+    its allocation ID, or both, in any mix): two entries for one EIP would both be issued, the second
+    undoing the first. An address that resolves to no EIP is grouped by the name given."""
+    groups: dict[str, list[tuple[int, Step]]] = {}
+    for n, step in enumerate(steps, 1):
+        key = step.eip.public_ip if step.eip is not None else step.label
+        groups.setdefault(key, []).append((n, step))
+    problems = []
+    for same in groups.values():
+        if len(same) < 2:
+            continue
+        spellings: dict[str, int] = {}
+        for _, step in same:
+            spellings[step.label] = spellings.get(step.label, 0) + 1
+        names = " and ".join(
+            f"as {label}" + (f" {_times(count)}" if count > 1 else "") for label, count in spellings.items()
+        )
+        positions = ", ".join(str(n) for n, _ in same[:-1]) + f" and {same[-1][0]}"
+        problems.append(
+            f"{same[0][1].who}: listed more than once ({names}; entries {positions}): list each EIP once"
+        )
+    first = {id(same[0][1]) for same in groups.values()}
+    return [s for s in steps if id(s) in first], problems
 
 
 def _eip_missing(step: Step, region: str | None) -> str:
@@ -517,8 +547,9 @@ def plan(
 ) -> tuple[list[Step], list[str]]:
     by_alloc = by_allocation_id(addresses)
     steps = [Step(r, resolve_eip(r, addresses, by_alloc)) for r in requests]
-    problems = [_eip_missing(s, module.region) for s in steps if s.eip is None]
-    found = [s for s in steps if s.eip is not None]
+    once, problems = listed_twice(steps)
+    problems += [_eip_missing(s, module.region) for s in once if s.eip is None]
+    found = [s for s in once if s.eip is not None]
     if module.params["state"] == "absent":
         for step in found:
             plan_absent(step)

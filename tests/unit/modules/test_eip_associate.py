@@ -254,6 +254,105 @@ def test_every_refusal_is_named_in_one_message(default, run_module) -> None:
     assert result.failed and len(result["problems"]) == 2, result["problems"]
 
 
+def listed_twice_cases(lab) -> dict[str, tuple[list[dict[str, str]], str]]:
+    """Entries naming one EIP more than once, and the problem each must give (the whole list of problems)."""
+    ip, other = lab.all_ips()[:2]
+    alloc = lab.addresses()[ip]["AllocationId"]
+    who = f"{lab.name_of(ip)} ({ip})"
+    lb1, lb2 = lab.instance("new-lb-1"), lab.instance("new-lb-2")
+    return {
+        "by public IP and by allocation ID, to two instances": (
+            [{"public_ip": ip, "instance_id": lb1}, {"allocation_id": alloc, "instance_id": lb2}],
+            f"{who}: listed more than once (as {ip} and as {alloc}; entries 1 and 2): list each EIP once",
+        ),
+        "by allocation ID and by public IP, to one instance": (
+            [
+                {"allocation_id": alloc, "instance_id": lb1},
+                {"public_ip": other, "instance_id": lb2},
+                {"public_ip": ip, "instance_id": lb1},
+            ],
+            f"{who}: listed more than once (as {alloc} and as {ip}; entries 1 and 3): list each EIP once",
+        ),
+        "the same allocation ID twice": (
+            [{"allocation_id": alloc, "instance_id": lb1}, {"allocation_id": alloc, "instance_id": lb2}],
+            f"{who}: listed more than once (as {alloc} twice; entries 1 and 2): list each EIP once",
+        ),
+        "the same public IP twice and its allocation ID": (
+            [
+                {"public_ip": ip, "instance_id": lb1},
+                {"allocation_id": alloc, "instance_id": lb2},
+                {"public_ip": ip, "instance_id": lb2},
+            ],
+            f"{who}: listed more than once (as {ip} twice and as {alloc}; entries 1, 2 and 3): list each EIP "
+            "once",
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "by public IP and by allocation ID, to two instances",
+        "by allocation ID and by public IP, to one instance",
+        "the same allocation ID twice",
+        "the same public IP twice and its allocation ID",
+    ],
+)
+def test_one_eip_listed_twice_by_any_name_is_refused_before_any_change(
+    default, run_module, api_calls, case
+) -> None:
+    """Probe A05: by public IP and by allocation ID the module associated both, then waited out its timeout.
+    Every entry is resolved to its EIP first; one EIP listed twice is the only problem named."""
+    lab = default
+    requests, expected = listed_twice_cases(lab)[case]
+    before = lab.addresses()
+    api_calls.reset()
+    result = run_module(MODULE, {"associations": requests, "wait_timeout": 2, "poll_interval": 0})
+    assert result.failed and not result.changed, result.msg
+    assert result.msg == f"Nothing was changed. {expected}"
+    assert result["problems"] == [expected]
+    assert api_calls.calls["AssociateAddress"] == 0 and api_calls.calls["DisassociateAddress"] == 0
+    assert lab.addresses() == before
+
+
+def test_one_eip_listed_twice_to_disassociate_is_refused(default, run_module, api_calls) -> None:
+    lab = default
+    ip = lab.all_ips()[0]
+    alloc = lab.addresses()[ip]["AllocationId"]
+    before = lab.addresses()
+    api_calls.reset()
+    result = run_module(
+        MODULE, {"state": "absent", "associations": [{"public_ip": ip}, {"allocation_id": alloc}]}
+    )
+    assert result.failed and not result.changed
+    assert result["problems"] == [
+        f"{lab.name_of(ip)} ({ip}): listed more than once (as {ip} and as {alloc}; entries 1 and 2): list "
+        "each EIP once"
+    ]
+    assert api_calls.calls["DisassociateAddress"] == 0
+    assert lab.addresses() == before
+
+
+def test_an_unknown_address_listed_twice_is_named_once_of_each(default, run_module) -> None:
+    lab = default
+    new_lb = lab.instance("new-lb-1")
+    result = run_module(
+        MODULE,
+        {
+            "associations": [
+                {"public_ip": "203.0.113.9", "instance_id": new_lb},
+                {"public_ip": "203.0.113.9", "instance_id": new_lb},
+            ]
+        },
+    )
+    assert result.failed and not result.changed
+    assert result["problems"] == [
+        "203.0.113.9: listed more than once (as 203.0.113.9 twice; entries 1 and 2): list each EIP once",
+        "203.0.113.9: no Elastic IP with this address in region us-east-1 for this account "
+        "(InvalidAddress.NotFound): is it in another region, or released?",
+    ]
+
+
 def test_a_terminated_target_is_refused(default, run_module) -> None:
     lab = default
     lab.ec2.terminate_instances(InstanceIds=[lab.instance("old-web-1")])

@@ -224,18 +224,96 @@ def test_a_full_new_server_stops_the_move_before_any_detach(lab, run_module, api
     assert_nothing_moved(lab)
 
 
+def aimed_at_one_device(lab: Any, new: str, *incoming: tuple[str, str, str]) -> str:
+    """The problem of volumes (label, move, device given to AttachVolume) all aimed at `device` of `new`."""
+    *_, device = incoming[-1]
+    who = " and ".join(f"{label} ({move} {dev})" for label, move, dev in incoming)
+    return (
+        f"{who} would all go to {new} ({lab.instance(new)}) at {device}: one volume per device name; "
+        "move one to another server, or give the old volumes different device names"
+    )
+
+
 def test_two_volumes_aimed_at_one_device_of_one_server_stop_the_move(lab, run_module, api_calls) -> None:
+    """Probe E05: two moves to new-storage-1 at /dev/xvdf. AWS refuses the second AttachVolume only after both
+    detaches ("Attachment point /dev/xvdf is already in use"), leaving home-3 on no server mid-window."""
     moves = [
         {"old": "old-storage-1", "new": "new-storage-1", "devices": ["/dev/xvdf"]},
         {"old": "old-storage-2", "new": "new-storage-1", "devices": ["/dev/xvdf"]},
     ]
+    vols = lab.world["volumes"]
+    expected = aimed_at_one_device(
+        lab,
+        "new-storage-1",
+        (f"{vols['home-1']} (home-1)", "old-storage-1 -> new-storage-1", "/dev/xvdf"),
+        (f"{vols['home-3']} (home-3)", "old-storage-2 -> new-storage-1", "/dev/xvdf"),
+    )
     pre = run_module(MODULE, {"moves": moves, "preflight": True})
-    assert not pre.failed and len(pre["problems"]) == 1, pre["problems"]
-    assert "would all go to new-storage-1" in pre["problems"][0] and "at /dev/xvdf" in pre["problems"][0]
+    assert not pre.failed and pre["problems"] == [expected], pre["problems"]
     api_calls.reset()
     real = run_module(MODULE, {"moves": moves})
-    assert real.failed and not real.changed and api_calls.calls["DetachVolume"] == 0
+    assert real.failed and not real.changed and real.msg == f"Nothing was changed. {expected}", real.msg
+    assert api_calls.calls["DetachVolume"] == 0 and api_calls.calls["CreateTags"] == 0
+    assert api_calls.calls["AttachVolume"] == 0
     assert_nothing_moved(lab)
+    assert where(lab, "home-3") == ("old-storage-2", "/dev/xvdf", "in-use")
+
+
+def test_sdf_and_xvdf_are_one_device_of_a_xen_server(lab, run_module, api_calls) -> None:
+    """AttachVolume keeps each volume's old name: /dev/xvdf and /dev/sdf, two names AWS accepts side by side,
+    but on a Xen instance the kernel names both /dev/xvdf [UG-DeviceNaming]."""
+    launch(lab, "new-storage-x", itype="m4.large")  # Xen
+    blank = lab.ec2.create_volume(AvailabilityZone="us-east-1a", Size=1)["VolumeId"]
+    lab.ec2.attach_volume(VolumeId=blank, InstanceId=lab.instance("old-storage-2"), Device="/dev/sdf")
+    lab.lab.tick()
+    moves = [
+        {"old": "old-storage-1", "new": "new-storage-x", "devices": ["/dev/xvdf"]},
+        {"old": "old-storage-2", "new": "new-storage-x", "devices": ["/dev/sdf"]},
+    ]
+    expected = aimed_at_one_device(
+        lab,
+        "new-storage-x",
+        (f"{lab.world['volumes']['home-1']} (home-1)", "old-storage-1 -> new-storage-x", "/dev/xvdf"),
+        (blank, "old-storage-2 -> new-storage-x", "/dev/sdf"),
+    ).replace("at /dev/sdf:", "at /dev/xvdf:")
+    api_calls.reset()
+    real = run_module(MODULE, {"moves": moves})
+    assert real.failed and not real.changed and real.msg == f"Nothing was changed. {expected}", real.msg
+    assert api_calls.calls["DetachVolume"] == 0 and api_calls.calls["CreateTags"] == 0
+    assert_nothing_moved(lab)
+    vol = lab.ec2.describe_volumes(VolumeIds=[blank])["Volumes"][0]["Attachments"][0]
+    assert (vol["InstanceId"], vol["Device"]) == (lab.instance("old-storage-2"), "/dev/sdf")
+
+
+def test_a_volume_left_halfway_counts_at_the_device_it_will_attach_to(lab, run_module, api_calls) -> None:
+    """home-1 was detached by a run that died: it attaches at its clusterswap:move-device tag, /dev/xvdf of
+    new-storage-1, where another move now aims home-3."""
+    vol = lab.world["volumes"]["home-1"]
+    lab.ec2.create_tags(
+        Resources=[vol],
+        Tags=[
+            {"Key": "clusterswap:move-from", "Value": lab.instance("old-storage-1")},
+            {"Key": "clusterswap:move-to", "Value": lab.instance("new-storage-1")},
+            {"Key": "clusterswap:move-device", "Value": "/dev/xvdf"},
+        ],
+    )
+    lab.ec2.detach_volume(VolumeId=vol)
+    lab.lab.tick()
+    moves = [
+        {"old": "old-storage-1", "new": "new-storage-1", "devices": ["/dev/xvdf"]},
+        {"old": "old-storage-2", "new": "new-storage-1", "devices": ["/dev/xvdf"]},
+    ]
+    expected = aimed_at_one_device(
+        lab,
+        "new-storage-1",
+        (f"{vol} (home-1)", "old-storage-1 -> new-storage-1", "/dev/xvdf"),
+        (f"{lab.world['volumes']['home-3']} (home-3)", "old-storage-2 -> new-storage-1", "/dev/xvdf"),
+    )
+    api_calls.reset()
+    real = run_module(MODULE, {"moves": moves})
+    assert real.failed and not real.changed and real.msg == f"Nothing was changed. {expected}", real.msg
+    assert api_calls.calls["DetachVolume"] == 0 and api_calls.calls["AttachVolume"] == 0
+    assert where(lab, "home-1") == (None, None, "available"), "left as the first run left it"
     assert where(lab, "home-3") == ("old-storage-2", "/dev/xvdf", "in-use")
 
 

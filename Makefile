@@ -14,7 +14,7 @@ INVENTORY ?=
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 export ANSIBLE_CONFIG := $(abspath ansible.cfg)
 
-.PHONY: help setup host-deps venv image lab-up lab-down lab-status lab-reset lab-seed swap test long bench parity lint unit integration molecule clean
+.PHONY: help setup host-deps venv image lab-up lab-down lab-status lab-reset lab-seed swap test faults long bench parity lint unit integration molecule clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -62,12 +62,15 @@ lint: venv ## ruff, yamllint, ansible-lint, ansible-doc on every module
 	ANSIBLE_INVENTORY=inventories/lab/controller.yml ansible-lint  # syntax checks need no lab running
 	$(PY) tests/render_docs.py  # every module, filter and callback renders with ansible-doc
 
-unit: venv ## unit tests (moto in-process, no lab needed)
-	$(PY) -m pytest tests/unit
+unit: venv ## unit tests (moto in-process, no lab needed; the matrix's slice: make faults for all of it)
+	$(PY) -m pytest -m "not faults" tests/unit
 
 test: setup ## every linter and every test but the long rehearsals, bringing up what they need
 	$(MAKE) lint
-	$(PY) -m pytest -m "not long" -n $(TEST_WORKERS) --durations=40 tests
+	$(PY) -m pytest -m "not long and not faults" -n $(TEST_WORKERS) --durations=40 tests
+
+faults: venv ## the whole bad-input and fault matrix (tests/unit/faults; make test runs its representative slice)
+	$(PY) -m pytest -n $(TEST_WORKERS) -v tests/unit/faults
 
 long: setup ## the long rehearsals (marked long): the vpc-day swap, staging on the lab, the incident on 58 hosts, molecule storage
 	$(PY) -m pytest -m long tests

@@ -128,6 +128,13 @@ options:
         is an error and nothing is changed.
     type: bool
     default: true
+  require_running:
+    description:
+      - Refuse (changing nothing) when a target instance is not C(running). AWS associates an EIP with a
+        stopped VPC instance, where it answers nobody; go-live sets this so that a stopped or stopping new
+        cluster stops the phase before any EIP leaves the maintenance page.
+    type: bool
+    default: false
   state:
     description:
       - V(present) associates, V(absent) disassociates.
@@ -233,6 +240,7 @@ ASSOCIATION_SPEC: dict[str, Any] = {
 ARGUMENT_SPEC: dict[str, Any] = {
     "associations": {"type": "list", "elements": "dict", "required": True, "options": ASSOCIATION_SPEC},
     "allow_reassociation": {"type": "bool", "default": True},
+    "require_running": {"type": "bool", "default": False},
     "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
     "wait_timeout": {"type": "int", "default": 120},
     "poll_interval": {"type": "float", "default": 1},
@@ -542,6 +550,19 @@ def plan_absent(step: Step) -> None:
     step.action = "disassociate"
 
 
+def not_running(step: Step, targets: Targets) -> str | None:
+    """A target instance that is not running (AWS associates an EIP with a stopped VPC instance: it then
+    answers nobody)."""
+    inst = targets.instances.get(step.target.instance_id) if step.target else None
+    if inst is None or inst.state == "running":
+        return None
+    return (
+        f"{step.who}: target {inst.label} ({inst.instance_id}) is {inst.state}, so its EIPs would answer "
+        "nobody: start it (playbooks/prepare-cluster.yml starts the new cluster), or set require_running "
+        "to false"
+    )
+
+
 def plan(
     module: AnsibleAWSModule, client: Any, requests: list[dict[str, Any]], addresses: dict[str, Eip]
 ) -> tuple[list[Step], list[str]]:
@@ -557,6 +578,8 @@ def plan(
     targets = describe(client, [s.request for s in found])
     for step in found:
         problem = resolve_target(step, targets) or plan_present(step, module.params["allow_reassociation"])
+        if not problem and module.params["require_running"]:
+            problem = not_running(step, targets)
         if problem:
             problems.append(problem)
     problems += conflicts(found, addresses)
@@ -859,40 +882,46 @@ def run(module: AnsibleAWSModule) -> None:
     made = 0
     final = addresses
     beat = Heartbeat(progress, "AssociateAddress and DisassociateAddress", len(calls))
-    for wave in plan_waves:
-        expected: list[Step] = []
-        for c in wave:
-            name = "AssociateAddress" if c.operation == "associate_address" else "DisassociateAddress"
-            try:
-                call(
-                    client,
-                    c.operation,
-                    c.step.eip.public_ip if c.step.eip else c.step.label,
-                    name,
-                    **c.kwargs,
-                )
-            except AwsError as exc:
-                partial = {"associations": [], "calls": made, "progress": progress.lines}
-                if made:
-                    final = describe_addresses(client)
-                    partial["associations"] = entries(steps, final, check_mode=False)
-                fail_aws(
-                    module,
-                    exc,
-                    f"{exc} ({made} changes made before it; fix and rerun)",
-                    changed=made > 0,
-                    **partial,
-                )
-            made += 1
-            beat.tick(made)
-            if c.leaves is None:
-                expected.append(c.step)
-        ring_breaks = [c for c in wave if c.leaves is not None]
-        if ring_breaks:
-            final = wait_left(module, client, ring_breaks, progress, made)
-        if expected:
-            result = {"associations": [], "calls": made, "progress": progress.lines}
-            final = verify(module, client, watched, expected, progress, made, result, seen)
+    try:
+        for wave in plan_waves:
+            expected: list[Step] = []
+            for c in wave:
+                name = "AssociateAddress" if c.operation == "associate_address" else "DisassociateAddress"
+                try:
+                    call(
+                        client,
+                        c.operation,
+                        c.step.eip.public_ip if c.step.eip else c.step.label,
+                        name,
+                        **c.kwargs,
+                    )
+                except AwsError as exc:
+                    partial = {"associations": [], "calls": made, "progress": progress.lines}
+                    if made:
+                        final = describe_addresses(client)
+                        partial["associations"] = entries(steps, final, check_mode=False)
+                    fail_aws(
+                        module,
+                        exc,
+                        f"{exc} ({made} changes made before it; fix and rerun)",
+                        changed=made > 0,
+                        **partial,
+                    )
+                made += 1
+                beat.tick(made)
+                if c.leaves is None:
+                    expected.append(c.step)
+            ring_breaks = [c for c in wave if c.leaves is not None]
+            if ring_breaks:
+                final = wait_left(module, client, ring_breaks, progress, made)
+            if expected:
+                result = {"associations": [], "calls": made, "progress": progress.lines}
+                final = verify(module, client, watched, expected, progress, made, result, seen)
+    except AwsError as exc:  # a describe failed after changes were made: say so, and how to finish
+        if made:
+            exc.changed = True
+            exc.message = f"{exc.message} ({made} changes made before it: rerun to finish)"
+        raise
     after = entries(steps, final, check_mode=False)
     module.exit_json(
         changed=made > 0, associations=after, calls=made, progress=progress.lines, diff=diff(steps, after)

@@ -363,6 +363,38 @@ def test_a_terminated_target_is_refused(default, run_module) -> None:
     assert result.failed and "old-web-1" in result.msg and "terminated" in result.msg, result.msg
 
 
+def test_with_require_running_a_stopped_target_is_refused(moved, run_module, api_calls) -> None:
+    """The probe's P10: go-live associated every EIP with stopped new load balancers, rc 0. AWS allows it (a
+    stopped VPC instance keeps its EIPs), so go-live asks for running targets."""
+    lab, associations = moved
+    lab.ec2.stop_instances(InstanceIds=[lab.instance("new-lb-2")])
+    lab.lab.tick()
+    before = lab.addresses()
+    api_calls.reset()
+    result = run_module(MODULE, {"associations": associations, "require_running": True})
+    assert result.failed and not result.changed
+    assert (
+        f"target new-lb-2 ({lab.instance('new-lb-2')}) is stopped, so its EIPs would answer nobody"
+        in result.msg
+    )
+    assert result.msg.startswith("Nothing was changed.") and "AssociateAddress" not in api_calls.calls
+    assert lab.addresses() == before
+    allowed = run_module(MODULE, {"associations": associations, "poll_interval": 0})
+    assert allowed.changed and not allowed.failed, "without require_running: AWS's rule"
+
+
+def test_a_describe_failing_after_the_associations_says_changed(moved, run_module) -> None:
+    """The probe: a describe failing after the changes reported changed=false."""
+    lab, associations = moved
+    lab.fault("DescribeAddresses", nth=2, code="UnauthorizedOperation", message="denied", times=100)
+    result = run_module(MODULE, {"associations": associations, "poll_interval": 0})
+    assert result.failed and result.changed, result.msg
+    assert "(24 changes made before it: rerun to finish)" in result.msg
+    lab.lab.state.clear_faults()
+    rerun = run_module(MODULE, {"associations": associations, "poll_interval": 0})
+    assert not rerun.failed and placed(lab, associations), rerun.msg
+
+
 def test_two_eips_on_one_classic_instance_are_refused(make_lab, run_module) -> None:
     lab = make_lab("vpc-day")
     ips = lab.all_ips()[:2]

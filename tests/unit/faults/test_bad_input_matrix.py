@@ -381,6 +381,19 @@ CASES = [
         slice=True,
     ),
     Case(
+        "P03 a misspelt inventory group (maintenence)",
+        "default",
+        P,
+        plan_args(
+            checks={
+                "required_groups": ["maintenance", "new_lb"],
+                "inventory_groups": {"all": ["maint-1"], "maintenence": ["maint-1"], "new_lb": ["new-lb-1"]},
+            }
+        ),
+        "inventory group 'maintenance' is empty: the plays on it would be skipped ('no hosts matched')",
+        slice=True,
+    ),
+    Case(
         "P05 the maintenance server and a new LB among those to stop",
         "default",
         P,

@@ -35,6 +35,18 @@ def lab(lab_url: str) -> LabClient:
 
 
 @pytest.fixture
+def seeded(lab: LabClient, lab_url: str) -> Any:
+    """seeded(scenario): the simulated AWS seeded with a world, no latency; returns its URL."""
+
+    def seed(scenario: str) -> str:
+        lab.seed(scenario)
+        lab.set_latency(0.0)
+        return lab_url
+
+    return seed
+
+
+@pytest.fixture
 def aws(lab_url: str) -> Any:
     def make(service: str) -> Any:
         return boto3.client(

@@ -12,8 +12,6 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.integration.runbook.phases import (
     MAINTENANCE_EIPS,
     addresses,
@@ -38,16 +36,6 @@ OLD_EPHEMERALS = [
     "old-notebooks-1",
     "old-housekeeping-1",
 ]
-
-
-@pytest.fixture
-def seeded(lab: Any, lab_url: str) -> Any:
-    def seed(scenario: str) -> str:
-        lab.seed(scenario)
-        lab.set_latency(0.0)
-        return lab_url
-
-    return seed
 
 
 def test_incident_stops_in_preflight_before_any_change(seeded: Any, tmp_path: Path) -> None:

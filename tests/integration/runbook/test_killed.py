@@ -49,16 +49,6 @@ def last_report(tmp_path: Path) -> dict[str, Any]:
     return json.loads(reports[-1].read_text())
 
 
-@pytest.fixture
-def seeded(lab: Any, lab_url: str) -> Any:
-    def seed(scenario: str) -> str:
-        lab.seed(scenario)
-        lab.set_latency(0.0)
-        return lab_url
-
-    return seed
-
-
 GO_LIVE = "playbooks/go-live.yml"
 # the killed phase, and the line at whose printing it is killed (the task's module is then running)
 KILLS = {

@@ -38,6 +38,11 @@ from ansible_collections.clusterswap.swap.plugins.module_utils.ec2 import descri
 HVM_DEVICE = re.compile(r"^/dev/(sd[b-z]|xvd[b-z]|xvd[b-c][a-z]|sda1|xvda)$")
 PV_DEVICE = re.compile(r"^/dev/(sd[b-z]|sd[b-z](1[0-5]|[1-9])|xvd[b-z]|xvd[b-c][a-z]|sda1|xvda)$")
 NITRO_ATTACHMENTS = 28
+#: The tags ebs_volume_move puts on a volume before detaching it: where it comes from, where it goes, at which
+#: device. A rerun finds a move halfway by them; move-to and move-device go once the volume is attached.
+TAG_FROM = "clusterswap:move-from"
+TAG_TO = "clusterswap:move-to"
+TAG_DEVICE = "clusterswap:move-device"
 
 
 @dataclass(frozen=True)

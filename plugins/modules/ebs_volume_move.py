@@ -18,6 +18,9 @@ from ansible_collections.clusterswap.swap.plugins.module_utils.aws import (
     wait_until,
 )
 from ansible_collections.clusterswap.swap.plugins.module_utils.ebs import (
+    TAG_DEVICE,
+    TAG_FROM,
+    TAG_TO,
     Incoming,
     InstanceType,
     Target,
@@ -238,9 +241,6 @@ ARGUMENT_SPEC: dict[str, Any] = {
     "poll_interval": {"type": "float", "default": 2},
     "preflight": {"type": "bool", "default": False},
 }
-TAG_FROM = "clusterswap:move-from"
-TAG_TO = "clusterswap:move-to"
-TAG_DEVICE = "clusterswap:move-device"
 
 
 @dataclass

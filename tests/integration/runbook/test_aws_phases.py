@@ -145,7 +145,7 @@ def test_resume_reads_the_record_and_finishes(seeded: Any, tmp_path: Path) -> No
 
 def test_verify_checks_the_safety_rules_read_only_at_every_stage(seeded: Any, tmp_path: Path) -> None:
     """playbooks/verify.yml: every EIP on one place of the plan (the phase's, when told), the old servers
-    there; it changes nothing, not even the record."""
+    there, no volume a move touched on no server; it changes nothing, not even the record."""
     url = seeded("default")
 
     def verify(*extra: str) -> subprocess.CompletedProcess[str]:
@@ -166,8 +166,18 @@ def test_verify_checks_the_safety_rules_read_only_at_every_stage(seeded: Any, tm
 
     stray = next(iter(addresses(url).values()))
     ec2(url).disassociate_address(AssociationId=stray["AssociationId"])
-    ec2(url).terminate_instances(InstanceIds=[instances_by_name(url)["old-web-1"]["InstanceId"]])
+    old_web = instances_by_name(url)["old-web-1"]
+    ec2(url).terminate_instances(InstanceIds=[old_web["InstanceId"]])
+    # a volume whose move stopped between the detach and the attach (ebs_volume_move's tags on it)
+    tags = {"move-from": old_web["InstanceId"], "move-to": "i-0new", "move-device": "/dev/sdf"}
+    volume_tags = [{"Key": f"clusterswap:{k}", "Value": v} for k, v in tags.items()]
+    zone = old_web["Placement"]["AvailabilityZone"]
+    ec2(url).create_volume(
+        AvailabilityZone=zone, Size=1, TagSpecifications=[{"ResourceType": "volume", "Tags": volume_tags}]
+    )
     broken = verify()
-    assert broken.returncode != 0 and "2 safety rule(s) broken" in broken.stdout, broken.stdout[-3000:]
+    assert broken.returncode != 0 and "3 safety rule(s) broken" in broken.stdout, broken.stdout[-3000:]
     assert f"({stray['PublicIp']}) is on no server: users get neither the site nor the page" in broken.stdout
     assert "old server old-web-1 is gone (no instance with this Name tag)" in broken.stdout
+    stranded = f"is on no server: its move from {old_web['InstanceId']} to i-0new at /dev/sdf stopped"
+    assert stranded in broken.stdout

@@ -67,3 +67,35 @@ def test_a_terminated_or_missing_old_server_breaks_the_rollback() -> None:
         "old server old-3 is gone (no instance with this Name tag): the rollback needs it; the old cluster "
         "is stopped, never terminated",
     ]
+
+
+def volume(vid: str, *attachments: tuple[str, str, str], **tags: str) -> dict[str, Any]:
+    """An entry of amazon.aws.ec2_vol_info's volumes: attachments as (instance, device, status)."""
+    return {
+        "id": vid,
+        "tags": {k.replace("_", ":move-"): v for k, v in tags.items()},
+        "attachment_set": [{"instance_id": i, "device": d, "status": s} for i, d, s in attachments],
+    }
+
+
+def test_a_volume_a_move_touched_is_on_one_server_or_the_rule_says_where_it_is_and_what_to_do() -> None:
+    """ec2_vol_info's volumes with the move's tags (ebs_volume_move writes clusterswap:move-from, -to and
+    -device before its detach): on one server is safe; on none, attaching or detaching, or on two is not."""
+    moved = volume("vol-1", ("i-new", "/dev/sdf", "attached"), clusterswap_from="i-old")
+    assert safety_violations(plan(), [], None, [moved]) == []
+    stranded = volume(
+        "vol-2", clusterswap_from="i-old", clusterswap_to="i-new", clusterswap_device="/dev/sdg", Name="data"
+    )
+    detaching = volume("vol-3", ("i-old", "/dev/sdh", "detaching"), clusterswap_from="i-old")
+    twice = volume(
+        "vol-4", ("i-a", "/dev/sdf", "attached"), ("i-b", "/dev/sdf", "attached"), clusterswap_from="i-a"
+    )
+    assert safety_violations(plan(eip("a", "new")), [], "new", [moved, stranded, detaching, twice]) == [
+        "volume vol-2 (data) is on no server: its move from i-old to i-new at /dev/sdg stopped between the"
+        " detach and the attach. Rerun the storage phase (playbooks/storage-move.yml finds the move's tags"
+        " and attaches it) or playbooks/rollback.yml",
+        "volume vol-3 is detaching on i-old (/dev/sdh): rerun the storage phase (playbooks/storage-move.yml"
+        " waits for it and finishes the move)",
+        "volume vol-4 is on 2 servers (i-a (/dev/sdf), i-b (/dev/sdf)): a move attaches a volume to one"
+        " server only",
+    ]

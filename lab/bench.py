@@ -7,9 +7,11 @@ For each scenario: a fresh world (`labctl seed`), then `labctl swap` at the late
 of lab/latency.yml, AWS's), and from its timeline report: the window, its critical path and chain, the
 window's ratio to it, what users got through the EIPs (the downtime probe: the longest time any EIP gave no
 page at all, any EIP that answered from the old cluster after the page), the AWS calls of the run and how
-many AWS throttled. The VPC day runs twice: as full-swap.yml runs it, and in the checklist's order, one step
-after the other (`clusterswap_rds_early=false`, the page on the Classic fleet so that the EIPs move after the
-office check), the baseline its window is measured against.
+many AWS throttled, and the run's longest silence: of every task that ran 15 s or more, the longest time
+its output printed nothing (issue 14: a wait prints a progress line at least every 15 s, at the default
+verbosity, as ansible-playbook shows it). The VPC day runs twice: as full-swap.yml runs it, and in the
+checklist's order, one step after the other (`clusterswap_rds_early=false`, the page on the Classic
+fleet so that the EIPs move after the office check), the baseline its window is measured against.
 Then tests/bench/eip_bench.py: the EIP phases alone on the simulator (no container hosts) at each count, with
 AWS's throttling on, their wall time against the rate-limit floor. Prints both tables in Markdown and writes
 them to reports/<UTC time>-bench.md. Needs the lab's setup (`make swap` once) and root, as the lab does.
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -35,6 +38,52 @@ EIP_BENCH = REPO / "tests" / "bench" / "eip_bench.py"
 
 def labctl(*args: str) -> int:
     return subprocess.run([sys.executable, "-m", "lab.labctl", *args], cwd=REPO, check=False).returncode
+
+
+def labctl_timed(*args: str) -> tuple[int, list[tuple[float, str]]]:
+    """labctl with its output shown as it comes, each line stamped with when it arrived (monotonic)."""
+    cmd = [sys.executable, "-u", "-m", "lab.labctl", *args]
+    proc = subprocess.Popen(
+        cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+    )
+    assert proc.stdout is not None
+    lines = []
+    for line in proc.stdout:
+        lines.append((time.monotonic(), line.rstrip("\n")))
+        sys.stdout.write(line)
+    return proc.wait(), lines
+
+
+#: Issue 14's bar: a task that waits prints something at least this often (seconds).
+SILENCE_BAR = 15.0
+#: The lines of ansible-playbook's default output that begin a task, a handler or a play.
+HEADERS = ("TASK [", "RUNNING HANDLER [", "PLAY [", "PLAY RECAP")
+#: A progress line of a waiting module (plugin_utils/progress.py shows wait_until's lines so).
+PROGRESS = re.compile(r"^  \[[^\]]+\] .+: \d+/\d+ done after ")
+
+
+def silences(lines: list[tuple[float, str]], longer_than: float = SILENCE_BAR) -> list[dict[str, Any]]:
+    """Each task of an ansible-playbook output that ran `longer_than` seconds or more (header to the next
+    header): its name, duration, longest stretch without a printed line, and whether it is a wait (it printed
+    a progress line), the longest silence first."""
+    tasks: list[dict[str, Any]] = []
+    current: dict[str, Any] | None = None
+    for at, text in lines:
+        if text.startswith(HEADERS):
+            if current is not None:
+                current["longest_s"] = max(current["longest_s"], at - current.pop("last"))
+                current["duration_s"] = at - current.pop("start")
+                tasks.append(current)
+            current = None
+            if text.startswith(HEADERS[:2]):
+                name = text[text.index("[") + 1 : text.rindex("]")]
+                current = {"task": name, "start": at, "last": at, "longest_s": 0.0, "wait": False}
+        elif current is not None and text.strip():
+            current["longest_s"] = max(current["longest_s"], at - current["last"])
+            current["last"] = at
+            current["wait"] = current["wait"] or bool(PROGRESS.match(text))
+    long = [t for t in tasks if t["duration_s"] >= longer_than]
+    return sorted(long, key=lambda t: -t["longest_s"])
 
 
 def timeline_since(since: float) -> dict[str, Any]:
@@ -56,8 +105,9 @@ def swap_row(scenario: str, scale: float, extra_vars: list[str] | None = None) -
         raise SystemExit(f"bench: seeding {scenario} failed")
     since = time.time()
     extra = [arg for value in extra_vars or [] for arg in ("-e", value)]
-    rc = labctl("swap", "--scenario", scenario, "--latency-scale", str(scale), *extra)
+    rc, lines = labctl_timed("swap", "--scenario", scenario, "--latency-scale", str(scale), *extra)
     report = timeline_since(since)
+    quiet = silences(lines)
     totals = lab_api("/_lab/api-stats").get("totals", {})
     path = report.get("critical_path") or {}
     eips = (report.get("downtime") or {}).get("eips", [])
@@ -81,6 +131,7 @@ def swap_row(scenario: str, scale: float, extra_vars: list[str] | None = None) -
         "calls": totals.get("calls"),
         "throttled": totals.get("throttled"),
         "report": report.get("report", {}).get("md"),
+        "long_tasks": quiet,
     }
 
 
@@ -89,8 +140,9 @@ def swap_table(rows: list[dict[str, Any]], scale: float) -> list[str]:
         f"### The swap on the lab (latency scale {scale:g}; `make bench`)",
         "",
         "| scenario | status | window | critical path | window / path | outside any step | steps in series"
-        " | EIPs | longest without any page | back to old after the page | AWS calls | throttled |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        " | EIPs | longest without any page | back to old after the page | AWS calls | throttled"
+        f" | longest silence in a wait (bar {SILENCE_BAR:g} s) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         ratio = f"{r['ratio']:.2f}" if r["ratio"] else "-"
@@ -105,12 +157,29 @@ def swap_table(rows: list[dict[str, Any]], scale: float) -> list[str]:
             f"| {r['scenario']} | {r['status']} (rc {r['rc']}) | {fmt_duration(r['window_s'])}"
             f" | {fmt_duration(r['critical_path_s'])} | {ratio} | {fmt_duration(r['outside_steps_s'])}"
             f" | {fmt_duration(r['serial_s'])} | {r['eips']} | {dark} | {', '.join(r['flips']) or 'none'}"
-            f" | {r['calls']} | {r['throttled']} |"
+            f" | {r['calls']} | {r['throttled']} | {silence_text(r.get('long_tasks', []))} |"
         )
     lines.append("")
+    for r in rows:
+        for waits, kind in ((True, "waits"), (False, "other tasks (no progress line: work, not a wait)")):
+            tasks = "; ".join(
+                f"{t['task']} {fmt_duration(t['duration_s'])}, silent {fmt_duration(t['longest_s'])} at most"
+                for t in r.get("long_tasks", [])
+                if t["wait"] == waits
+            )
+            lines.append(f"- {r['scenario']}: {kind} of {SILENCE_BAR:g} s or more: {tasks or 'none'}")
     lines += [f"- {r['scenario']}: critical path {' → '.join(r['chain']) or '-'}" for r in rows]
     lines += speedups(rows)
     return lines
+
+
+def silence_text(tasks: list[dict[str, Any]]) -> str:
+    """The longest silence of the waits that ran long, and its task, or '-' when none ran that long."""
+    waits = [t for t in tasks if t["wait"]]
+    if not waits:
+        return "-"
+    worst = waits[0]
+    return f"{fmt_duration(worst['longest_s'])} ({worst['task']})"
 
 
 def speedups(rows: list[dict[str, Any]]) -> list[str]:

@@ -5,11 +5,13 @@ EIP; a second run must change nothing."""
 
 from __future__ import annotations
 
+import configparser
 import json
 import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,10 +33,35 @@ def reseeded_after(lab_session: None) -> Iterator[None]:
     labctl("seed", "--scenario", "default")  # leave the lab fresh, as the other lab tests expect it
 
 
-def swap(scenario: str, *extra: str) -> subprocess.CompletedProcess[str]:
+def swap(scenario: str, *extra: str, verbosity: int = 0) -> subprocess.CompletedProcess[str]:
     args = [sys.executable, "-m", "lab.labctl", "swap", "--scenario", scenario, "--latency-scale", LATENCY]
-    env = {**os.environ, "ANSIBLE_NOCOLOR": "1"}
+    env = {**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_VERBOSITY": str(verbosity)}
     return subprocess.run([*args, *extra], cwd=REPO, env=env, capture_output=True, text=True, timeout=1800)
+
+
+def seeded_secrets() -> dict[str, str]:
+    """What the lab gives the swap that must never be printed or written: the AWS secret key (of the
+    credentials file labctl hands over) and every TLS private key the inventory reads (a line of each PEM's
+    body, which any copy of the key contains)."""
+    credentials = configparser.ConfigParser()
+    credentials.read(REPO / "lab" / "aws-credentials")
+    found = {"aws_secret_access_key": credentials["default"]["aws_secret_access_key"]}
+    for key in sorted((REPO / "lab" / ".state" / "tls").glob("*.key")):
+        body = [line for line in key.read_text().splitlines() if line and not line.startswith("-----")]
+        found[key.name] = max(body, key=len)
+    return found
+
+
+def assert_no_secret(out: str, since: float) -> None:
+    """No seeded secret in a run's output nor in any report or record written since `since`."""
+    written = [p for p in (REPO / "reports").rglob("*") if p.is_file() and p.stat().st_mtime >= since]
+    written += [p for p in (REPO / "lab" / ".state" / "records").rglob("*") if p.is_file()]
+    assert written, "the run wrote its timeline report"
+    for name, secret in seeded_secrets().items():
+        assert len(secret) > 12, name
+        assert secret not in out, f"{name} printed in the run's output"
+        leaks = [str(p) for p in written if secret in p.read_text(errors="replace")]
+        assert not leaks, f"{name} written to {leaks}"
 
 
 def playbook(*args: str) -> subprocess.CompletedProcess[str]:
@@ -125,8 +152,12 @@ def assert_normal_update_done(first: subprocess.CompletedProcess[str]) -> None:
 
 def test_normal_update_end_to_end_then_nothing_to_do(lab: dict[str, Any]) -> None:
     labctl("seed", "--scenario", "default")  # a fresh world, whatever ran before
-    first = swap("default")
+    since = time.time()
+    # at -vvv, which prints every task's arguments and environment: no secret is printed or written
+    first = swap("default", verbosity=3)
     assert_normal_update_done(first)
+    assert "ESTABLISH" in first.stdout, "the run was at -vvv"
+    assert_no_secret(first.stdout + first.stderr, since)
     # the office reaches the new cluster keeping its address; the timeline measured the window
     any_ip = next(iter(eips_by_holder()))
     assert page_fields(http_get(any_ip, source="127.10.0.7")).get("client") == "127.10.0.7"

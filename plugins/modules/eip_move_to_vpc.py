@@ -344,8 +344,6 @@ def check_preconditions(
     if module.params["check_age"] and plan.to_move and way.domain == VPC:
         ages = young_addresses(module, plan.to_move)
         plan.problems.extend(ages.problems(plan.to_move))
-        if ages.warning():
-            module.warn(ages.warning())
     if plan.to_move and not plan.problems:
         problem = dry_run(client, way.method, plan.to_move[0], PublicIp=plan.to_move[0])
         if problem:

@@ -1234,8 +1234,6 @@ def run(module: AnsibleAWSModule) -> dict[str, Any]:
     movers = [e["public_ip"] for e in eips if e["needs_move_to_vpc"] and not e["moving"]]
     ages = young_addresses(module, movers)
     problems.extend(f"EIP {p}" for p in ages.problems(movers))
-    if ages.warning():
-        module.warn(ages.warning())
 
     if params["check_permissions"]:
         stop_ids = [instances[n].instance_id for n in params["stop_instances"] if n in instances]

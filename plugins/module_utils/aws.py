@@ -9,7 +9,7 @@
 - ``aws_client``: a client of a service with ``RETRY_DECORATOR`` (throttling retried with jittered backoff);
 - ``call`` / ``paginate``: one API call (every page of a paginated one) with those retries, raising
   ``AwsError`` that names the subject;
-- ``changes``: AWS errors raised after a change fail with changed=true and what to do;
+- ``changes``: AWS errors raised after a change (``when`` one was made) fail with changed=true and what to do;
 - ``wait_until`` / ``Progress``: the one bounded, progress-reporting wait (its lines streamed to the
   controller's output while it waits, by the action plugins of plugin_utils/progress.py);
 - ``duplicates``: input listed twice;
@@ -126,14 +126,19 @@ def paginate(client: Any, operation: str, subject: str, **params: Any) -> dict[s
 
 
 @contextlib.contextmanager
-def changes(hint: str) -> Iterator[None]:
+def changes(hint: str | Callable[[], str], when: Callable[[], bool] | None = None) -> Iterator[None]:
     """Around the calls that change things: an AwsError raised inside fails with changed=true and ``hint``
-    (what to do now) appended to its message."""
+    (what to do now) appended to its message.
+
+    ``when`` (asked when the error is raised, so it sees what the run did up to then; by default always)
+    says whether anything had been changed: when it answers false the error passes as it came. A callable
+    ``hint`` is also asked then (to count what was done)."""
     try:
         yield
     except AwsError as exc:
-        exc.changed = True
-        exc.message = f"{exc.message}{hint}"
+        if when is None or when():
+            exc.changed = True
+            exc.message = f"{exc.message}{hint() if callable(hint) else hint}"
         raise
 
 

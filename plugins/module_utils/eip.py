@@ -6,7 +6,8 @@ One piece of code for one job:
 - ``describe_moving_addresses``: the one DescribeMovingAddresses call per poll;
 - ``eip_quotas``: Classic and VPC limits, used and free (DescribeAccountAttributes + Service Quotas);
 - ``quota_problem``: the message that stops a move the VPC limit has no room for;
-- ``young_addresses``: the EIPs allocated less than 24 hours ago (CloudTrail), which MoveAddressToVpc refuses;
+- ``young_addresses``: the EIPs allocated less than 24 hours ago (CloudTrail), which MoveAddressToVpc refuses
+  (a warning when CloudTrail cannot tell);
 - ``eip_diff``: the --diff of the EIPs that change.
 """
 
@@ -273,7 +274,7 @@ def young_addresses(module: AnsibleAWSModule, public_ips: Iterable[str]) -> Ages
     each event's record names the address in ``responseElements.publicIp``. An address allocated in the last
     minutes may not be listed yet (CloudTrail delivers events within minutes); an address released and
     allocated again is young by its latest allocation. Any failure (no permission, CloudTrail not answering)
-    makes the ages unknown instead of failing the module.
+    makes the ages unknown instead of failing the module, which warns that the check was not made.
     """
     wanted = set(public_ips)
     if not wanted:
@@ -295,7 +296,11 @@ def young_addresses(module: AnsibleAWSModule, public_ips: Iterable[str]) -> Ages
                     allocated[ip] = max(allocated.get(ip, at), at)
     except Exception as exc:  # no permission or no answer: the check is not made, and the module says so
         code, message = aws_error(exc)
-        return Ages(unknown=f"{code}: {message}")
+        ages = Ages(unknown=f"{code}: {message}")
+        warning = ages.warning()
+        if warning:
+            module.warn(warning)
+        return ages
     return Ages(allocated=allocated)
 
 

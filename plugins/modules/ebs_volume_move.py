@@ -5,7 +5,6 @@ attach, wait until attached. Bounded waits with progress, refusals instead of su
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -588,7 +587,7 @@ def run(module: AnsibleAWSModule) -> None:
     if module.check_mode:
         after = entries(steps, None, check_mode=True)
         module.exit_json(changed=bool(todo), volumes=after, progress=[], problems=[], diff=diff(steps, after))
-    with changes(" (rerun to finish the move: it resumes)") if todo else contextlib.nullcontext():
+    with changes(" (rerun to finish the move: it resumes)", when=lambda: bool(todo)):
         move_all(module, client, steps, todo)
 
 

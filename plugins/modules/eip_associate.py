@@ -14,6 +14,7 @@ from ansible_collections.clusterswap.swap.plugins.module_utils.aws import (
     Pacer,
     Progress,
     call,
+    changes,
     fail_aws,
     pace,
     run_module,
@@ -882,7 +883,8 @@ def run(module: AnsibleAWSModule) -> None:
     made = 0
     final = addresses
     beat = Heartbeat(progress, "AssociateAddress and DisassociateAddress", len(calls))
-    try:
+    # a describe failing after changes were made fails with changed=true, and says how to finish
+    with changes(lambda: f" ({made} changes made before it: rerun to finish)", when=lambda: made > 0):
         for wave in plan_waves:
             expected: list[Step] = []
             for c in wave:
@@ -917,11 +919,6 @@ def run(module: AnsibleAWSModule) -> None:
             if expected:
                 result = {"associations": [], "calls": made, "progress": progress.lines}
                 final = verify(module, client, watched, expected, progress, made, result, seen)
-    except AwsError as exc:  # a describe failed after changes were made: say so, and how to finish
-        if made:
-            exc.changed = True
-            exc.message = f"{exc.message} ({made} changes made before it: rerun to finish)"
-        raise
     after = entries(steps, final, check_mode=False)
     module.exit_json(
         changed=made > 0, associations=after, calls=made, progress=progress.lines, diff=diff(steps, after)

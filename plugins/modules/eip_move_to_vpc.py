@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -344,8 +343,6 @@ def check_preconditions(
     if module.params["check_age"] and plan.to_move and way.domain == VPC:
         ages = young_addresses(module, plan.to_move)
         plan.problems.extend(ages.problems(plan.to_move))
-        if ages.warning():
-            module.warn(ages.warning())
     if plan.to_move and not plan.problems:
         problem = dry_run(client, way.method, plan.to_move[0], PublicIp=plan.to_move[0])
         if problem:
@@ -517,7 +514,7 @@ def run(module: AnsibleAWSModule) -> None:
     issued, error = issue_moves(client, plan.to_move, progress, way)
     # changed exactly when this run issued a move or waited for one in flight, failure or not
     changed = bool(issued or plan.to_wait)
-    with changes(" (moves were issued: rerun to finish, nothing moves twice)") if changed else nullcontext():
+    with changes(" (moves were issued: rerun to finish, nothing moves twice)", when=lambda: changed):
         result, pending = finish(module, client, public_ips, plan, addresses, issued, progress, way)
     result = {**result, "changed": changed, "quotas": quotas}
     if error:

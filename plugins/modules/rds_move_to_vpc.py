@@ -6,7 +6,6 @@ VPC's subnet group (the form of the migration day an account can still have)."""
 from __future__ import annotations
 
 import time
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -746,34 +745,34 @@ def run(module: AnsibleAWSModule) -> None:
     issued: dict[str, float] = {}
     error: Any = None
     failure: FailureStatus | None = None
-    try:
-        if plan.to_wait and p["wait"]:
-            # a change already in flight: wait for it, then move what is still outside the subnet group
-            still = waiter.wait(plan.to_wait, "RDS changes already in flight", settled)
-            if not still:
-                fresh = describe_db_instances(rds, plan.to_wait)
-                again = classify(plan.to_wait, fresh, target, groups, module.region)
-                if again.problems:
-                    fail(module, again.problems, target=target.to_result())
-                resumed = again.done
-                plan.to_move += again.to_move
-                plan.to_set_groups += again.to_set_groups
-        issued, error = ({}, None) if still else issue(rds, plan, target, groups)
-        if p["wait"] and not still:
-            pending_names = list(issued) + resumed
-            if pending_names:
-                still = waiter.wait(pending_names, "RDS moves into the VPC", moved_into(target))
-    except FailureStatus as exc:
-        failure = exc
-    except AwsError as exc:  # a describe failed while waiting: say whether this run had changed anything
-        exc.changed = bool(issued or waits)
-        if exc.changed:
-            exc.message = f"{exc.message}{RESUME_HINT}"
-        raise
-    # changed exactly when this run issued a change or waited for one in flight, failure or not
-    changed = bool(issued or waits)
-    with changes(RESUME_HINT) if changed else nullcontext():
+
+    def changed_now() -> bool:
+        """Changed exactly when this run issued a change or waited for one in flight, failure or not."""
+        return bool(issued or waits)
+
+    # an AWS error (a describe failing while waiting) fails with changed=true if this run changed anything
+    with changes(RESUME_HINT, when=changed_now):
+        try:
+            if plan.to_wait and p["wait"]:
+                # a change already in flight: wait for it, then move what is still outside the subnet group
+                still = waiter.wait(plan.to_wait, "RDS changes already in flight", settled)
+                if not still:
+                    fresh = describe_db_instances(rds, plan.to_wait)
+                    again = classify(plan.to_wait, fresh, target, groups, module.region)
+                    if again.problems:
+                        fail(module, again.problems, target=target.to_result())
+                    resumed = again.done
+                    plan.to_move += again.to_move
+                    plan.to_set_groups += again.to_set_groups
+            issued, error = ({}, None) if still else issue(rds, plan, target, groups)
+            if p["wait"] and not still:
+                pending_names = list(issued) + resumed
+                if pending_names:
+                    still = waiter.wait(pending_names, "RDS moves into the VPC", moved_into(target))
+        except FailureStatus as exc:
+            failure = exc
         final = describe_db_instances(rds, names)
+    changed = changed_now()
     entries = []
     for name in names:
         db = final.get(name) or before[name]

@@ -7,13 +7,12 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.clusterswap.swap.plugins.module_utils.aws import run_module
+from ansible_collections.clusterswap.swap.plugins.module_utils.aws import duplicates, run_module
 from ansible_collections.clusterswap.swap.plugins.module_utils.ec2 import (
     Instance,
     describe_instances_by_name,
@@ -530,8 +529,9 @@ def parse_record(data: Any) -> tuple[int, list[Entry]]:
     if version not in (1, RECORD_VERSION):
         raise RecordError([f"its version {version!r} is not one this module reads (1 or {RECORD_VERSION})"])
     problems = [p for n, raw in enumerate(data["eips"], 1) for p in record_entry_problems(raw, n, version)]
-    seen = Counter(raw.get("public_ip") for raw in data["eips"] if isinstance(raw, dict))
-    problems += [f"EIP {ip} is listed {count} times" for ip, count in sorted(seen.items()) if count > 1]
+    listed = [raw.get("public_ip") for raw in data["eips"] if isinstance(raw, dict)]
+    ips = [ip for ip in listed if isinstance(ip, str)]  # an entry without one is named above
+    problems += [f"EIP {ip} is listed {ips.count(ip)} times" for ip in sorted(duplicates(ips))]
     if problems:
         raise RecordError(problems)
     entries = []
@@ -1234,8 +1234,6 @@ def run(module: AnsibleAWSModule) -> dict[str, Any]:
     movers = [e["public_ip"] for e in eips if e["needs_move_to_vpc"] and not e["moving"]]
     ages = young_addresses(module, movers)
     problems.extend(f"EIP {p}" for p in ages.problems(movers))
-    if ages.warning():
-        module.warn(ages.warning())
 
     if params["check_permissions"]:
         stop_ids = [instances[n].instance_id for n in params["stop_instances"] if n in instances]

@@ -61,6 +61,14 @@ def record_from(text: str) -> Callable[[Any, Path], None]:
     return write
 
 
+def v1_record(copies: int = 1, **entry: Any) -> Callable[[Any, Path], None]:
+    """A version-1 record (``old_instance``/``new_instance``) of one EIP, 127.100.0.1 from old-lb-1 to
+    new-lb-1, listed ``copies`` times; ``entry`` changes its keys (None: leaves the key out)."""
+    raw = {"public_ip": "127.100.0.1", "old_instance": "old-lb-1", "new_instance": "new-lb-1", **entry}
+    eip = {key: value for key, value in raw.items() if value is not None}
+    return record_from(json.dumps({"version": 1, "eips": [eip] * copies}))
+
+
 def young_eip(lab: Any) -> None:
     import time
 
@@ -430,17 +438,7 @@ CASES = [
         P,
         plan_args(),
         "is listed 2 times",
-        setup=record_from(
-            json.dumps(
-                {
-                    "version": 1,
-                    "eips": [
-                        {"public_ip": "127.100.0.1", "old_instance": "old-lb-1", "new_instance": "new-lb-1"}
-                    ]
-                    * 2,
-                }
-            )
-        ),
+        setup=v1_record(copies=2),
     ),
     Case(
         "P21 a record entry without its new instance",
@@ -448,9 +446,7 @@ CASES = [
         P,
         plan_args(),
         "has no 'new_instance'",
-        setup=record_from(
-            json.dumps({"version": 1, "eips": [{"public_ip": "127.100.0.1", "old_instance": "old-lb-1"}]})
-        ),
+        setup=v1_record(new_instance=None),
     ),
     Case(
         "P12 the record disagrees with the map",
@@ -458,16 +454,7 @@ CASES = [
         P,
         plan_args(instance_map={"old-lb-1": "new-lb-2", "old-lb-2": "new-lb-1"}),
         "The record wins, so nothing was planned from the map",
-        setup=record_from(
-            json.dumps(
-                {
-                    "version": 1,
-                    "eips": [
-                        {"public_ip": "127.100.0.1", "old_instance": "old-lb-1", "new_instance": "new-lb-1"}
-                    ],
-                }
-            )
-        ),
+        setup=v1_record(),
     ),
     Case(
         "P19 an empty instance map",

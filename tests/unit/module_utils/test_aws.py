@@ -91,6 +91,35 @@ def test_an_aws_error_after_a_change_says_so_and_what_to_do(capsys, aws_env, tra
     assert result["error"]["code"] == "UnauthorizedOperation"
 
 
+def test_an_aws_error_before_any_change_passes_as_it_came(capsys, aws_env, tracebacks) -> None:
+    def work(module: Any) -> None:
+        with changes(" (rerun to finish)", when=lambda: False):
+            refused_move(module)
+
+    result = run(work, capsys, aws_env)
+    assert result["failed"] and not result["changed"]
+    assert result["msg"] == OUR_MESSAGE, "no hint: nothing was changed"
+
+
+def test_the_condition_and_the_hint_are_asked_when_the_error_is_raised() -> None:
+    made = 0
+    with pytest.raises(AwsError) as raised, changes(lambda: f" ({made} changes made)", when=lambda: made > 0):
+        made = 2  # the condition was false when the block began
+        refused_move(None)
+    assert raised.value.changed
+    assert str(raised.value) == OUR_MESSAGE + " (2 changes made)"
+
+    asked: list[str] = []
+
+    def when() -> bool:
+        asked.append("when")
+        return True
+
+    with changes(" (never)", when=when):
+        pass
+    assert not asked, "no error, no question"
+
+
 def test_a_bug_that_is_not_an_aws_error_reaches_ansible_with_its_traceback(capsys, aws_env) -> None:
     def work(module: Any) -> None:
         {}["missing"]

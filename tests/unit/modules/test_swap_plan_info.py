@@ -336,12 +336,15 @@ def test_an_unreadable_record_is_a_problem_not_a_crash(make_lab, run_module, tmp
     no_new["eips"][1].pop("new")
     twice = json.loads(good)
     twice["eips"].append(twice["eips"][0])
+    no_ip = json.loads(good)
+    no_ip["eips"][1].pop("public_ip")
     cases = {
         good[:55]: "it is not valid JSON (",
         '{"plan": []}': "it is not an object with a list 'eips'",
         json.dumps({**v2, "version": 7}): "its version 7 is not one this module reads (1 or 2)",
         json.dumps(no_new): f"entry 2 ({v2['eips'][1]['public_ip']}) has no 'new'",
         json.dumps(twice): f"EIP {v2['eips'][0]['public_ip']} is listed 2 times",
+        json.dumps(no_ip): "entry 2 has no valid public_ip (None)",
         json.dumps(
             {"version": 1, "eips": [{"public_ip": "1.2.3"}]}
         ): "entry 1 has no valid public_ip ('1.2.3')",

@@ -1,7 +1,7 @@
-"""The fault matrix's machinery: the AWS side of the whole swap run as one ansible-playbook against the simulated
-AWS server (playbooks/swap-aws.yml here), a fault injected (or the controller SIGKILLed) when a given line is
-printed, the EIPs without a page watched from the simulator while it runs, the account described before and
-after, and the matrix's table written from every case's row."""
+"""The fault matrix's machinery: the AWS side of the whole swap run as one ansible-playbook against the
+simulated AWS server (playbooks/swap-aws.yml here), a fault injected (or the controller SIGKILLed) when a
+given line is printed, the EIPs without a page watched from the simulator while it runs, the account
+described before and after, and the matrix's table written from every case's row."""
 
 from __future__ import annotations
 
@@ -36,8 +36,8 @@ def client(url: str, service: str) -> Any:
 
 
 def no_host_vars(world: dict[str, Any]) -> dict[str, Any]:
-    """-e for a run without hosts: every storage and Postgres pair's volumes move on the AWS side only (there is
-    no host to unmount on), and the maintenance page is not proven through the EIPs (no edge)."""
+    """-e for a run without hosts: every storage and Postgres pair's volumes move on the AWS side only (there
+    is no host to unmount on), and the maintenance page is not proven through the EIPs (no edge)."""
     plan = world["plan"]
     return {
         "clusterswap_storage_servers": [{**p, "host_steps": False} for p in plan.get("storage_servers", [])],
@@ -101,8 +101,8 @@ def run_streaming(
 
 
 class PageWatch:
-    """Polls the simulator's routes while the runs go: for each EIP, the seconds it spent on no instance of the
-    plan (no maintenance page, no site), and the most EIPs in that state at one moment."""
+    """Polls the simulator's routes while the runs go: for each EIP, the seconds it spent on no instance of
+    the plan (no maintenance page, no site), and the most EIPs in that state at one moment."""
 
     def __init__(self, lab: LabClient, plan_instances: set[str], interval: float = 0.5) -> None:
         self.lab, self.plan_instances, self.interval = lab, plan_instances, interval
@@ -128,7 +128,7 @@ class PageWatch:
         while not self._stop.is_set():
             try:
                 routes = self.lab.routes()
-            except Exception:  # noqa: BLE001 the simulator busy: the next poll sees it
+            except Exception:  # the simulator busy: the next poll sees it
                 routes = None
             if routes is not None:
                 self._sample(routes)
@@ -198,8 +198,8 @@ def moving(url: str) -> list[str]:
 
 
 def data_changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
-    """What changed that no swap may change: an EIP allocated or released, a volume created, deleted, resized or
-    moved to another zone, an instance terminated, a DB gone or of another engine or size."""
+    """What changed that no swap may change: an EIP allocated or released, a volume created, deleted, resized
+    or moved to another zone, an instance terminated, a DB gone or of another engine or size."""
     out = []
     if set(after["eips"]) != set(before["eips"]):
         out.append(f"EIPs {sorted(set(before['eips']) ^ set(after['eips']))} allocated or released")
@@ -272,11 +272,11 @@ def write_row(row: Row) -> None:
     lines = [
         "# Fault matrix (tests/integration/faults, `make faults`)",
         "",
-        "EIPs without a page: on no instance of the plan or on one not running, counted from the simulated AWS "
-        "when the faulted run ended (the controller killed, the phase failed, or it finished); the most at one "
-        "moment and the longest one EIP spent so, from polling the simulator every 0.5 s through the faulted "
-        "run and the rerun or rollback. Data changed: EIPs allocated or released, volumes created, deleted, "
-        "resized, moved zone or left on no server, instances terminated, DBs gone or changed.",
+        "EIPs without a page: on no instance of the plan or on one not running, counted from the simulated "
+        "AWS when the faulted run ended (the controller killed, the phase failed, or it finished); the most "
+        "at one moment and the longest one EIP spent so, from polling the simulator every 0.5 s through the "
+        "faulted run and the rerun or rollback. Data changed: EIPs allocated or released, volumes created, "
+        "deleted, resized, moved zone or left on no server, instances terminated, DBs gone or changed.",
         "",
         "| id | case | scenario | outcome | EIPs without a page at the failure | most at once | longest (s) "
         "| data changed | case time (s) |",
@@ -284,8 +284,9 @@ def write_row(row: Row) -> None:
     ]
     for r in rows:
         lines.append(
-            f"| {r['id']} | {r['case']} | {r['scenario']} | {r['outcome']} | {r['off_at_failure']}/{r['eips']} "
-            f"| {r['most_off']} | {r['longest_off_s']:.1f} | {r['data_changed']} | {r['seconds']:.0f} |"
+            f"| {r['id']} | {r['case']} | {r['scenario']} | {r['outcome']} "
+            f"| {r['off_at_failure']}/{r['eips']} | {r['most_off']} | {r['longest_off_s']:.1f} "
+            f"| {r['data_changed']} | {r['seconds']:.0f} |"
         )
     tmp = TABLE.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_text("\n".join(lines) + "\n")

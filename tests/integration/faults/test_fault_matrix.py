@@ -85,7 +85,14 @@ def fault(
     def inject(lab: LabClient, world: dict[str, Any]) -> Any:
         return lab.add_fault(operation, nth, code, message or f"Injected {code}", times=times, status=status)
 
+    inject.operation = operation  # type: ignore[attr-defined] the test checks that the fault was met
     return inject
+
+
+def faults_met(lab: LabClient, operation: str) -> int:
+    """How many calls of `operation` the simulator failed with an injected fault since the seed."""
+    services = lab.api_stats()["services"]
+    return sum(int((ops.get(operation) or {}).get("faults", 0)) for ops in services.values())
 
 
 def faults(*injects: Inject) -> Inject:
@@ -179,7 +186,7 @@ CASES = [
         RERUN,
         latency(0.3),
         at=VPC_MOVE,
-        expect=("still", "rerun"),
+        expect=("Still moving after 3s", "rerun to resume"),
         extra=("-e", "eip_vpc_migration_move_timeout=3"),
     ),
     Case(
@@ -405,9 +412,13 @@ def volumes_on_new_servers(world: dict[str, Any], before: dict[str, Any], after:
         old, new = ids[pair["old"]], ids[pair["new"]]
         for vid, vol in before["volumes"].items():
             for instance, device, _ in vol["attachments"]:
-                if instance == old and device in pair["devices"]:
-                    if after["volumes"][vid]["attachments"] != [(new, device, "attached")]:
-                        wrong.append(f"{vid} {device}: {after['volumes'][vid]['attachments']}")
+                moved = [(new, device, "attached")]
+                if (
+                    instance == old
+                    and device in pair["devices"]
+                    and after["volumes"][vid]["attachments"] != moved
+                ):
+                    wrong.append(f"{vid} {device}: {after['volumes'][vid]['attachments']}")
     return wrong
 
 
@@ -438,6 +449,9 @@ def test_fault(case: Case, lab: LabClient, seeded: Any, tmp_path: Path) -> None:
         )
         if case.at:
             assert run.triggered, f"{case.id}: the line {case.at!r} never came:\n{run.output[-4000:]}"
+        operation = getattr(case.inject, "operation", None)
+        if operation:
+            assert faults_met(lab, operation) > 0, f"{case.id}: no {operation} call met the fault"
         lab.clear_faults()  # describing the account must not meet the fault
         at_failure = account(url)
         off = off_page(world, at_failure)

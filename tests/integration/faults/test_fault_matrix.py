@@ -222,6 +222,7 @@ CASES = [
             times=1000,
             message="not authorized to perform cloudtrail:LookupEvents",
         ),
+        expect=("Grant cloudtrail:LookupEvents",),  # the warning the run prints
     ),
     # --- the maintenance page (normal update)
     Case(
@@ -465,6 +466,8 @@ def test_fault(case: Case, lab: LabClient, seeded: Any, tmp_path: Path) -> None:
             assert run.rc == -9, f"{case.id}: not killed (rc {run.rc}):\n{run.output[-3000:]}"
         elif case.outcome == ABSORBED:
             assert run.rc == 0, f"{case.id}: the retries did not absorb it:\n{said}\n{run.output[-3000:]}"
+            for text in case.expect:  # a warning, where the fault is one
+                assert text in run.output, f"{case.id}: {text!r} not printed:\n{run.output[-2500:]}"
         else:
             assert run.rc != 0, f"{case.id}: the fault went unnoticed:\n{run.output[-3000:]}"
             for text in case.expect:

@@ -1,12 +1,13 @@
-"""Rollback from every phase (issue 13): the real playbooks run up to a phase against the simulated AWS
-server, then playbooks/rollback.yml, and the account is described: every EIP on the exact place the seeded
-world had it (interface and private IP; EC2-Classic: its instance), the old servers running (started again after the
-stop), started before any EIP leaves where it is, the EBS volumes back on their old servers at their devices
-(none on no server, none on two), the RDS moves reported as what rollback cannot undo, playbooks/verify.yml
-passing with every EIP on its old place, and a second rollback changing nothing.
+"""Rollback from every phase (issue 13): the real playbooks run up to a phase against the simulated
+AWS server, then playbooks/rollback.yml, and the account is described: every EIP on the exact place the
+seeded world had it (interface and private IP; EC2-Classic: its instance), the old servers running
+(started again after the stop) and started before any EIP leaves where it is, the EBS volumes back on
+their old servers at their devices (none on no server, none on two), the RDS moves reported as what
+rollback cannot undo, playbooks/verify.yml passing with every EIP on its old place, and a second rollback
+changing nothing.
 
-No hosts stand behind the EIPs here (host plays are limited out): the storage and Postgres rollback is proven
-on the AWS side only; the data proof (checksums, Postgres row counts) needs the container lab.
+No hosts stand behind the EIPs here (host plays are limited out): the storage and Postgres rollback is
+proven on the AWS side only; the data proof (checksums, Postgres row counts) needs the container lab.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ CLASSIC_FLEET = [
     json.dumps({"clusterswap_maintenance_instances": [f"maint-{n}" for n in range(1, 25)]}),
 ]
 #: the EIP operations that take an EIP from where it is (the fault that proves nothing left before the start)
+#: the storage update's and the Postgres move's AWS side (no hosts: their host steps off)
+STORAGE_AWS = "tests/integration/runbook/playbooks/storage-aws.yml"
 EIP_CALLS = ["AssociateAddress", "DisassociateAddress", "RestoreAddressToClassic", "MoveAddressToVpc"]
 
 
@@ -182,13 +185,13 @@ def test_rollback_after_the_storage_and_postgres_moves_puts_every_volume_back(
 ) -> None:
     """vpc-to-vpc: the storage update's and the Postgres data volume's moves, then rollback (AWS side)."""
     url, seeded = world("vpc-to-vpc")
-    storage = no_host_storage(seeded)
+    storage = [*no_host_storage(seeded), "--limit", "localhost"]
     before = volumes(url)
     assert all(len(a) == 1 for a in before.values())
     prepare(url, tmp_path)
     run_ok(MAINTENANCE_EIPS, url, tmp_path)
     run_ok("ephemeral-stop.yml", url, tmp_path)
-    run_ok("storage-move.yml", url, tmp_path, "--limit", "localhost", *storage)
+    run_ok(STORAGE_AWS, url, tmp_path, *storage)
     moved = volumes(url)
     assert all(moved[v][0][0] != before[v][0][0] for v in before), "every volume on its new server"
     out = rolled_back(url, tmp_path, seeded, *storage)
@@ -231,4 +234,27 @@ def test_rollback_after_the_moves_to_the_vpc_restores_every_eip_to_classic(
     assert set(states(url, seeded["plan"]["old_ephemerals"]).values()) == {"running"}
     assert slots(url) == on_page
     rolled_back(url, tmp_path, seeded)
+    assert {a["Domain"] for a in addresses(url).values()} == {"standard"}, "restored to EC2-Classic"
+
+
+@pytest.mark.faults
+def test_rollback_with_eips_still_moving_to_the_vpc_waits_for_them_then_restores(
+    world: Any, lab: Any, tmp_path: Path
+) -> None:
+    """vpc-day with the page in the VPC, the window just opened (maintenance-page.yml: every Classic EIP off
+    the old cluster) and three moves to the VPC issued and still running: rollback waits for those (a move
+    cannot be stopped), restores them to EC2-Classic and puts every EIP back on its old server."""
+    url, seeded = world("vpc-day")
+    prepare(url, tmp_path)
+    run_ok("maintenance-page.yml", url, tmp_path, *NO_HOSTS)
+    assert not any(a.get("InstanceId") for a in addresses(url).values()), "off the old cluster"
+    lab.set_latency(0.05)  # a move to the VPC takes seconds
+    moving = sorted(addresses(url))[:3]
+    for ip in moving:
+        ec2(url).move_address_to_vpc(PublicIp=ip)
+    in_flight = ec2(url).describe_moving_addresses()["MovingAddressStatuses"]
+    assert {m["PublicIp"] for m in in_flight} == set(moving)
+    out = rolled_back(url, tmp_path, seeded)
+    assert "R.2 | Rollback | EIPs still moving to the VPC" in out
+    assert not ec2(url).describe_moving_addresses()["MovingAddressStatuses"]
     assert {a["Domain"] for a in addresses(url).values()} == {"standard"}, "restored to EC2-Classic"

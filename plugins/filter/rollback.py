@@ -70,16 +70,10 @@ def rds_rollback_notes(db_instances: list[dict[str, Any]]) -> list[str]:
     return [_rds_note(db) for db in db_instances]
 
 
-def rds_moved(db_instances: list[dict[str, Any]]) -> list[str]:
-    """The DBs of rds_move_to_vpc's check-mode result that moved or are moving (what rollback cannot undo)."""
-    return [db["db_instance_identifier"] for db in db_instances if db.get("action") not in NOT_MOVED]
-
-
 class FilterModule:
     def filters(self) -> dict[str, Callable[..., Any]]:
         return {
             "rollback_storage_moves": rollback_storage_moves,
             "rollback_mounts": rollback_mounts,
             "rds_rollback_notes": rds_rollback_notes,
-            "rds_moved": rds_moved,
         }

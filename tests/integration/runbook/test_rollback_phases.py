@@ -22,7 +22,6 @@ from tests.integration.runbook.phases import (
     MAINTENANCE_EIPS,
     addresses,
     ec2,
-    four_runs,
     instances_by_name,
     prepare,
     recap,
@@ -117,30 +116,33 @@ def first_eip_call_refused(lab: Any, url: str, tmp_path: Path, *extra: str) -> s
     return proc.stdout
 
 
-def rolled_back(url: str, tmp_path: Path, world: dict[str, Any], *extra: str, four_way: bool = False) -> str:
-    """Rollback (four ways, or once), then: every EIP where the world had it, verify.yml passing on the old
-    place, and a second rollback changing nothing. Returns the (first real) rollback's output."""
-    if four_way:
-        four_runs("rollback.yml", url, tmp_path, *NO_CHECK, *extra)
-        out = ""
-    else:
-        out = run_ok("rollback.yml", url, tmp_path, *NO_CHECK, *extra)
+def rolled_back(
+    url: str, tmp_path: Path, world: dict[str, Any], *extra: str, check_first: bool = False
+) -> str:
+    """Rollback (after a check-mode run that reports changes and makes none, with `check_first`), then: every
+    EIP where the world had it, verify.yml passing on the old place, and a second rollback changing nothing.
+    Returns the rollback's output."""
+    if check_first:
+        before = slots(url), volumes(url)
+        check = run_playbook("rollback.yml", url, tmp_path, *NO_CHECK, *extra, check=True)
+        assert recap(check)["failed"] == 0 and recap(check)["changed"] > 0, check.stdout[-4000:]
+        assert (slots(url), volumes(url)) == before, "check mode changed nothing"
+    out = run_ok("rollback.yml", url, tmp_path, *NO_CHECK, *extra)
     assert slots(url) == world_slots(url, world), "each EIP on the exact interface and private IP it had"
     verify = run_playbook("verify.yml", url, tmp_path, "-e", "clusterswap_verify_expected=old", *extra)
     assert recap(verify)["failed"] == 0 and "Every safety rule holds." in verify.stdout, verify.stdout[-4000:]
-    if not four_way:
-        again = run_playbook("rollback.yml", url, tmp_path, *NO_CHECK, *extra)
-        assert recap(again)["failed"] == 0 and recap(again)["changed"] == 0, again.stdout[-4000:]
+    again = run_playbook("rollback.yml", url, tmp_path, *NO_CHECK, *extra)
+    assert recap(again)["failed"] == 0 and recap(again)["changed"] == 0, again.stdout[-4000:]
     return out
 
 
 def test_rollback_after_maintenance_on(world: Any, tmp_path: Path) -> None:
-    """make test's case: every EIP on the maintenance server; rollback puts each back, four ways."""
+    """make test's case: every EIP on the maintenance server; rollback puts each back."""
     url, seeded = world("default")
     prepare(url, tmp_path)
     run_ok(MAINTENANCE_EIPS, url, tmp_path)
     assert slots(url) != world_slots(url, seeded)
-    rolled_back(url, tmp_path, seeded, four_way=True)
+    rolled_back(url, tmp_path, seeded)
 
 
 @pytest.mark.faults
@@ -157,7 +159,7 @@ def test_rollback_after_the_stop_starts_the_old_cluster_before_any_eip_moves(
     out = first_eip_call_refused(lab, url, tmp_path)
     assert set(states(url, old).values()) == {"running"}, "started before the first EIP call"
     assert slots(url) == on_page, "the refused call left every EIP on its page: " + out[-3000:]
-    rolled_back(url, tmp_path, seeded)
+    rolled_back(url, tmp_path, seeded, check_first=True)
     assert set(states(url, old).values()) == {"running"}
 
 
@@ -194,7 +196,7 @@ def test_rollback_after_the_storage_and_postgres_moves_puts_every_volume_back(
     run_ok(STORAGE_AWS, url, tmp_path, *storage)
     moved = volumes(url)
     assert all(moved[v][0][0] != before[v][0][0] for v in before), "every volume on its new server"
-    out = rolled_back(url, tmp_path, seeded, *storage)
+    out = rolled_back(url, tmp_path, seeded, *storage, check_first=True)
     assert "Every EBS volume back on its old server" in out
     assert volumes(url) == before, "each volume on its old server at its device, on one server only"
     assert set(states(url, seeded["plan"]["old_ephemerals"]).values()) == {"running"}

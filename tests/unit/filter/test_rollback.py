@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 from ansible_collections.clusterswap.swap.plugins.filter.rollback import (
-    rds_moved,
     rds_rollback_notes,
     rollback_mounts,
     rollback_storage_moves,
@@ -57,21 +56,18 @@ def test_a_moved_db_stays_and_the_note_says_what_cannot_be_undone_and_the_way_fo
     assert "cannot be moved back to EC2-Classic" in note
     assert "The way forward: its endpoint (mysql-1.x.rds.amazonaws.com:3306) did not change" in note
     assert "roll forward" in note
-    assert rds_moved([db("none"), db("would_set_security_groups")]) == ["mysql-1", "mysql-1"]
 
 
 def test_a_db_still_moving_ends_there() -> None:
     [note] = rds_rollback_notes([db("would_wait", status="modifying")])
     assert "still moving into the VPC vpc-1" in note and "status modifying" in note
     assert "cannot be stopped or undone" in note and "The way forward" in note
-    assert rds_moved([db("would_wait")]) == ["mysql-1"]
 
 
 def test_a_db_that_did_not_move_has_nothing_to_undo() -> None:
     assert rds_rollback_notes([db("would_move", vpc_id=None)]) == [
         "mysql-1 did not move (it is not in the target DB subnet group): nothing to undo."
     ]
-    assert rds_moved([db("would_move")]) == []
 
 
 def test_an_unknown_state_says_to_look() -> None:

@@ -194,8 +194,10 @@ def test_rollback_after_the_storage_and_postgres_moves_puts_every_volume_back(
     run_ok(MAINTENANCE_EIPS, url, tmp_path)
     run_ok("ephemeral-stop.yml", url, tmp_path)
     run_ok(STORAGE_AWS, url, tmp_path, *storage)
-    moved = volumes(url)
-    assert all(moved[v][0][0] != before[v][0][0] for v in before), "every volume on its new server"
+    moved, data = volumes(url), set(seeded["volumes"].values())  # the data volumes (not the root volumes)
+    assert data and all(moved[v][0][0] != before[v][0][0] for v in data), "every volume on its new server"
+    roots = set(before) - data
+    assert {v: moved[v] for v in roots} == {v: before[v] for v in roots}, "root volumes stay"
     out = rolled_back(url, tmp_path, seeded, *storage, check_first=True)
     assert "Every EBS volume back on its old server" in out
     assert volumes(url) == before, "each volume on its old server at its device, on one server only"

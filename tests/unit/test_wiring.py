@@ -23,6 +23,7 @@ from ansible.errors import AnsibleError
 from ansible.inventory.manager import InventoryManager
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.parsing.dataloader import DataLoader
+from ansible.plugins.loader import init_plugin_loader
 from ansible.template import Templar
 from ansible.utils.vars import combine_vars
 from ansible.vars.hostvars import HostVars
@@ -31,6 +32,9 @@ from ansible.vars.manager import VariableManager
 REPO = Path(__file__).resolve().parents[2]
 PLAYBOOKS = REPO / "playbooks"
 ROLES = REPO / "roles"
+# the collection's own filters (the wiring uses some), found as ansible-playbook finds them: ansible.cfg's
+# collections_path
+init_plugin_loader([str(REPO / "collections")])
 INCLUDE_ROLE = {"ansible.builtin.include_role", "ansible.builtin.import_role", "include_role", "import_role"}
 
 # Stand-in for the aws_ec2 source: the groups the playbooks target, each with hosts named as in the

@@ -89,3 +89,21 @@ def target_slot(
     if target.get("network_interface_id"):
         return target["network_interface_id"], target["private_ip_address"]
     return None, instance_ids[target["instance"]]
+
+
+def ids(url: str) -> dict[str, str]:
+    """Name tag -> instance ID of every instance."""
+    return {name: inst["InstanceId"] for name, inst in instances_by_name(url).items()}
+
+
+def world_slots(url: str, world: dict[str, Any]) -> dict[str, tuple[str | None, str | None]]:
+    """Where the seeded world put each EIP: IP -> (interface, private IP); EC2-Classic: (None, instance)."""
+    instance_ids = ids(url)
+    out = {}
+    for name, slot in world["slots"].items():
+        ip = world["eips"][name]
+        if slot["network_interface_id"]:
+            out[ip] = (slot["network_interface_id"], slot["private_ip"])
+        else:
+            out[ip] = (None, instance_ids[slot["instance"]])
+    return out

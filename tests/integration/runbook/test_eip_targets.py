@@ -16,12 +16,14 @@ from tests.integration.runbook.phases import (
     addresses,
     ec2,
     four_runs,
+    ids,
     instances_by_name,
     prepare,
     recap,
     run_playbook,
     slots,
     target_slot,
+    world_slots,
 )
 
 
@@ -39,28 +41,11 @@ def record(tmp_path: Path) -> dict[str, Any]:
     return json.loads((tmp_path / "plan.json").read_text())
 
 
-def ids(url: str) -> dict[str, str]:
-    return {name: inst["InstanceId"] for name, inst in instances_by_name(url).items()}
-
-
 def on_targets(url: str, tmp_path: Path, role: str) -> dict[str, bool]:
     now, instance_ids = slots(url), ids(url)
     return {
         e["name"]: now[e["public_ip"]] == target_slot(e, role, instance_ids) for e in record(tmp_path)["eips"]
     }
-
-
-def world_slots(url: str, world: dict[str, Any]) -> dict[str, tuple[str | None, str | None]]:
-    """Where the seeded world put each EIP: IP -> (interface, private IP); Classic: (None, instance)."""
-    instance_ids = ids(url)
-    out = {}
-    for name, slot in world["slots"].items():
-        ip = world["eips"][name]
-        if slot["network_interface_id"]:
-            out[ip] = (slot["network_interface_id"], slot["private_ip"])
-        else:
-            out[ip] = (None, instance_ids[slot["instance"]])
-    return out
 
 
 def test_prepare_four_runs_gives_the_private_ips_and_pins_every_target(seeded: Any, tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ from tests.integration.runbook.phases import (
     recap,
     run_playbook,
     slots,
+    world_slots,
 )
 
 NO_CHECK = ["-e", "rollback_check_enabled=false"]
@@ -51,23 +52,6 @@ def world(lab: Any, lab_url: str) -> Any:
         return lab_url, {**seeded, "plan": lab.world()["plan"]}
 
     return seed
-
-
-def ids(url: str) -> dict[str, str]:
-    return {name: inst["InstanceId"] for name, inst in instances_by_name(url).items()}
-
-
-def world_slots(url: str, world: dict[str, Any]) -> dict[str, tuple[str | None, str | None]]:
-    """Where the seeded world put each EIP: IP -> (interface, private IP); EC2-Classic: (None, instance)."""
-    instance_ids = ids(url)
-    out = {}
-    for name, slot in world["slots"].items():
-        ip = world["eips"][name]
-        if slot["network_interface_id"]:
-            out[ip] = (slot["network_interface_id"], slot["private_ip"])
-        else:
-            out[ip] = (None, instance_ids[slot["instance"]])
-    return out
 
 
 def volumes(url: str) -> dict[str, list[tuple[str, str, str]]]:

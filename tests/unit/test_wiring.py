@@ -13,6 +13,8 @@ input and the variable.
 from __future__ import annotations
 
 import shutil
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.parsing.dataloader import DataLoader
 from ansible.plugins.loader import init_plugin_loader
 from ansible.template import Templar
+from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
 from ansible.utils.vars import combine_vars
 from ansible.vars.hostvars import HostVars
 from ansible.vars.manager import VariableManager
@@ -32,10 +35,33 @@ from ansible.vars.manager import VariableManager
 REPO = Path(__file__).resolve().parents[2]
 PLAYBOOKS = REPO / "playbooks"
 ROLES = REPO / "roles"
-# the collection's own filters (the wiring uses some), found as ansible-playbook finds them: ansible.cfg's
-# collections_path
-init_plugin_loader([str(REPO / "collections")])
 INCLUDE_ROLE = {"ansible.builtin.include_role", "ansible.builtin.import_role", "include_role", "import_role"}
+
+
+def _collection_modules() -> dict[str, Any]:
+    return {
+        k: m
+        for k, m in sys.modules.items()
+        if k == "ansible_collections" or k.startswith("ansible_collections.")
+    }
+
+
+@pytest.fixture(scope="module", autouse=True)
+def collection_filters() -> Iterator[None]:
+    """The collection's own filters (the wiring uses some) for this file's Templar, found as ansible-playbook
+    finds them (Ansible's collection finder on collections/); removed after, with what it imported, so that
+    the other unit tests in this process go on importing the collection plainly (the finder, left installed,
+    sees collections/ twice beside pyproject's path and refuses their imports)."""
+    saved = _collection_modules()
+    for name in saved:  # the finder imports the collection afresh, as ansible-playbook does
+        del sys.modules[name]
+    init_plugin_loader([str(REPO / "collections")])
+    yield
+    _AnsibleCollectionFinder._remove()
+    for name in set(_collection_modules()) - set(saved):
+        del sys.modules[name]
+    sys.modules.update(saved)
+
 
 # Stand-in for the aws_ec2 source: the groups the playbooks target, each with hosts named as in the
 # inventories' plans, and the private IP the aws_ec2 plugin sets on every instance.

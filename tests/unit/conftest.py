@@ -82,13 +82,16 @@ def run_module(capsys: pytest.CaptureFixture[str], aws_env: None) -> RunModule:
 
 @dataclass
 class ApiCalls:
-    """AWS API calls by operation name (`calls`) and HTTP attempts including retries (`attempts`)."""
+    """AWS API calls by operation name (`calls`), in the order made (`order`), and HTTP attempts including
+    retries (`attempts`)."""
 
     calls: Counter[str] = field(default_factory=Counter)
+    order: list[str] = field(default_factory=list)
     attempts: Counter[str] = field(default_factory=Counter)
 
     def reset(self) -> None:
         self.calls.clear()
+        self.order.clear()
         self.attempts.clear()
 
     def describes(self) -> int:
@@ -96,6 +99,7 @@ class ApiCalls:
 
     def on_call(self, model: Any = None, **_: Any) -> None:
         self.calls[model.name] += 1
+        self.order.append(model.name)
 
     def on_send(self, event_name: str = "", **_: Any) -> None:
         self.attempts[event_name.rsplit(".", 1)[-1]] += 1

@@ -10,6 +10,7 @@ from typing import Any
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.clusterswap.swap.plugins.module_utils.aws import (
+    AwsError,
     Progress,
     call,
     changes,
@@ -73,6 +74,10 @@ description:
     C(clusterswap:move-device); a rerun after a failure halfway finds volumes already on the new instance
     (left alone), still C(detaching) (waited for), or C(available) with those tags (attached). The
     C(move-to) and C(move-device) tags are removed once the volume is attached; C(move-from) stays.
+  - B(No volume is left on no server.) When AWS refuses an attach after the detaches, that volume and every
+    one not yet attached are attached back to their old instance at their device (and their tags removed),
+    then the run fails saying which went back and which, if AWS refused that too, are left detached; a rerun
+    moves them again.
   - Check mode tells what would change and changes nothing; C(--diff) shows each volume's instance, device
     and state before and after.
 author:
@@ -205,8 +210,9 @@ volumes:
       type: str
     action:
       description: >-
-        C(moved), C(attached) (it was already available), C(none) (already on the new instance), or
-        in check mode C(would_move), C(would_wait_detach) (still detaching from the old instance),
+        C(moved), C(attached) (it was already available), C(none) (already on the new instance),
+        C(put_back) (its attach was refused or not reached: attached back to the old instance), or in
+        check mode C(would_move), C(would_wait_detach) (still detaching from the old instance),
         C(would_attach), C(would_wait_attach).
       type: str
       sample: moved
@@ -447,6 +453,20 @@ def untag_moved(client: Any, steps: list[Step]) -> None:
         )
 
 
+def untag_put_back(client: Any, steps: list[Step]) -> None:
+    """Volumes back on their old instance carry no move tags: as before the move began."""
+    ids = [s.volume.volume_id for s in steps]
+    if ids:
+        call(
+            client,
+            "delete_tags",
+            ", ".join(ids),
+            "DeleteTags on",
+            Resources=ids,
+            Tags=[{"Key": TAG_FROM}, {"Key": TAG_TO}, {"Key": TAG_DEVICE}],
+        )
+
+
 def detach(client: Any, steps: list[Step], force: bool) -> None:
     for step in steps:
         kwargs: dict[str, Any] = {"VolumeId": step.volume.volume_id, "InstanceId": step.old_id}
@@ -455,17 +475,42 @@ def detach(client: Any, steps: list[Step], force: bool) -> None:
         call(client, "detach_volume", step.label, "DetachVolume of", **kwargs)
 
 
-def attach(client: Any, steps: list[Step]) -> None:
-    for step in steps:
-        call(
-            client,
-            "attach_volume",
-            step.label,
-            "AttachVolume of",
-            VolumeId=step.volume.volume_id,
-            InstanceId=step.new_id,
-            Device=step.device,
-        )
+def attach(client: Any, steps: list[Step], home: bool = False) -> tuple[list[Step], AwsError | None]:
+    """Attach each volume to its new instance (`home`: back to its old one), in order, until AWS refuses one.
+    Returns that step and the ones after it (not attached), and AWS's refusal."""
+    for index, step in enumerate(steps):
+        try:
+            call(
+                client,
+                "attach_volume",
+                step.label,
+                "AttachVolume of",
+                VolumeId=step.volume.volume_id,
+                InstanceId=step.old_id if home else step.new_id,
+                Device=(step.volume.device or step.device) if home else step.device,
+            )
+        except AwsError as exc:
+            return steps[index:], exc
+    return [], None
+
+
+def put_back(client: Any, steps: list[Step]) -> tuple[list[Step], list[Step], AwsError | None]:
+    """The volumes an attach refusal left outside any server, attached back to their old instances.
+    Returns the ones sent back, the ones left detached (AWS refused that too) and that refusal."""
+    left: list[Step] = []
+    error = None
+    todo = list(steps)
+    while todo:
+        refused, exc = attach(client, todo, home=True)
+        if exc is None:
+            break
+        left.append(refused[0])
+        error = exc
+        todo = refused[1:]
+    back = [s for s in steps if s not in left]
+    for step in back:
+        step.action = "put_back"
+    return back, left, error
 
 
 def wait_for(
@@ -500,6 +545,27 @@ def is_attached(vol: Volume | None, step: Step) -> bool:
     return vol is not None and vol.instance_id == step.new_id and vol.attachment_state == "attached"
 
 
+def is_home(vol: Volume | None, step: Step) -> bool:
+    return vol is not None and vol.instance_id == step.old_id and vol.attachment_state == "attached"
+
+
+def refused_message(error: AwsError, back: list[Step], left: list[Step], again: AwsError | None) -> str:
+    """What an attach refusal did: where the volumes went back, which are left detached, what to do."""
+    said = [f"{error}: the move stopped there"]
+    if back:
+        said.append(
+            "put back on their old servers at their devices, so none is on no server: "
+            + ", ".join(f"{s.label} on {s.move['old']}" for s in back)
+        )
+    if left:
+        said.append(
+            f"LEFT DETACHED (the attach back was refused too: {again}): "
+            + ", ".join(f"{s.label} of {s.move['old']}" for s in left)
+        )
+    said.append("fix the cause and rerun: the move starts again from the old servers")
+    return "; ".join(said)
+
+
 def stuck_message(stuck: list[Step], timeout: int) -> str:
     labels = ", ".join(f"{s.label} on {s.move['old']}" for s in stuck)
     return (
@@ -516,6 +582,7 @@ def stuck_message(stuck: list[Step], timeout: int) -> str:
 def entries(steps: list[Step], final: dict[str, Volume] | None, check_mode: bool) -> list[dict[str, Any]]:
     out = []
     names = {"move": "moved", "wait_detach": "moved", "attach": "attached", "wait_attach": "attached"}
+    names["put_back"] = "put_back"
     for step in steps:
         if check_mode:
             action = "none" if step.action == "none" else f"would_{step.action}"
@@ -601,10 +668,18 @@ def move_all(module: AnsibleAWSModule, client: Any, steps: list[Step], todo: lis
     detach(client, to_detach, p["force_detach"])
     stuck, _ = wait_for(module, client, detaching, is_available, p["detach_timeout"], "detached", progress)
     to_attach = [s for s in steps if s.action == "attach" or (s in detaching and s not in stuck)]
-    attach(client, to_attach)
-    attaching = [*to_attach, *(s for s in steps if s.action == "wait_attach")]
+    refused, error = attach(client, to_attach)
+    back, left, again = put_back(client, refused) if error else ([], [], None)
+    attaching = [
+        *(s for s in to_attach if s not in refused),
+        *(s for s in steps if s.action == "wait_attach"),
+    ]
     late, _ = wait_for(module, client, attaching, is_attached, p["attach_timeout"], "attached", progress)
+    not_home, _ = wait_for(
+        module, client, back, is_home, p["attach_timeout"], "back on the old server", progress
+    )
     untag_moved(client, [s for s in attaching if s not in late])
+    untag_put_back(client, [s for s in back if s not in not_home])
     final = {**{s.volume.volume_id: s.volume for s in steps}, **describe_volumes(client)}
     after = entries(steps, final, check_mode=False)
     result = {
@@ -615,6 +690,13 @@ def move_all(module: AnsibleAWSModule, client: Any, steps: list[Step], todo: lis
         "diff": diff(steps, after),
     }
     errors = []
+    if error:
+        errors.append(refused_message(error, back, left, again))
+    if not_home:
+        errors.append(
+            f"not back on the old server after {p['attach_timeout']}s: "
+            + ", ".join(f"{s.label} to {s.move['old']}" for s in not_home)
+        )
     if stuck:
         errors.append(stuck_message(stuck, p["detach_timeout"]))
     if late:

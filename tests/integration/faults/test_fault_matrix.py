@@ -78,6 +78,7 @@ class Case:
     clear: Inject | None = None  # what an operator fixes before the rerun (besides clearing the faults)
     slice: bool = False  # in make test's representative slice
     most_off_at_failure: int | None = None  # EIPs without a page the failure may leave at most
+    most_volumes_off_at_failure: int | None = None  # volumes on no server the failure may leave at most
 
 
 def fault(
@@ -288,12 +289,22 @@ CASES = [
     ),
     Case(
         "F16",
-        "AttachVolume refused after the detach (IncorrectState)",
+        "AttachVolume refused after the detach (IncorrectState, the 2nd attach)",
+        V,
+        RERUN,
+        fault("AttachVolume", "IncorrectState", nth=2),
+        at=EBS_MOVE,
+        expect=("AttachVolume", "IncorrectState", "put back on their old servers", "rerun"),
+        most_volumes_off_at_failure=0,
+    ),
+    Case(
+        "F16b",
+        "AttachVolume refused from the 2nd on, the attaches back to the old servers too",
         V,
         RERUN,
         fault("AttachVolume", "IncorrectState", nth=2, times=1000),
         at=EBS_MOVE,
-        expect=("AttachVolume", "IncorrectState"),
+        expect=("AttachVolume", "IncorrectState", "LEFT DETACHED", "rerun"),
     ),
     # --- RDS
     Case(
@@ -516,6 +527,10 @@ def test_fault(case: Case, lab: LabClient, seeded: Any, tmp_path: Path) -> None:
         assert after["dbs"]["mysql-1"]["group"] == world["plan"]["db_subnet_group"], after["dbs"]
         assert after["dbs"]["mysql-1"]["status"] == "available", after["dbs"]
     stranded_then = stranded_volumes(before, at_failure)
+    if case.most_volumes_off_at_failure is not None:
+        assert len(stranded_then) <= case.most_volumes_off_at_failure, (
+            f"{case.id}: volumes on no server at the failure: {stranded_then}"
+        )
     if stranded_then:
         notes.append(f"{len(stranded_then)} volume(s) on no server at the failure: {stranded_then}")
     write_row(

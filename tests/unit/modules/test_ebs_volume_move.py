@@ -114,6 +114,68 @@ def test_rerun_attaches_a_volume_left_available_halfway(lab, run_module, no_slee
     assert "clusterswap:move-to" not in tags and "clusterswap:move-from" in tags
 
 
+def move_tags(lab: Any, name: str) -> set[str]:
+    vol = lab.ec2.describe_volumes(VolumeIds=[lab.world["volumes"][name]])["Volumes"][0]
+    return {t["Key"] for t in vol.get("Tags", []) if t["Key"].startswith("clusterswap:move-")}
+
+
+OLD_PLACES = {
+    "home-1": ("old-storage-1", "/dev/xvdf", "in-use"),
+    "home-2": ("old-storage-1", "/dev/xvdg", "in-use"),
+    "home-3": ("old-storage-2", "/dev/xvdf", "in-use"),
+    "logs-1": ("old-logstorage-1", "/dev/xvdf", "in-use"),
+    "pgdata-1": ("old-postgres-1", "/dev/xvdp", "in-use"),
+}
+
+
+def test_a_refused_attach_puts_every_volume_not_attached_back_on_its_old_server(lab, run_module, no_sleep):
+    """AWS refuses the second attach after every detach: that volume and the three not reached go back to
+    their old servers at their devices (none on no server), their move tags removed; the failure names each;
+    the rerun moves them."""
+    assert {name: where(lab, name) for name in OLD_PLACES} == OLD_PLACES
+    lab.fault("AttachVolume", 2, "IncorrectState", message="vol is not in a state to attach")
+    first = run_module(MODULE, {"moves": ALL, "poll_interval": 0})
+    assert first.failed and first.changed
+    assert "IncorrectState" in first.msg and "the move stopped there" in first.msg, first.msg
+    assert "put back on their old servers at their devices, so none is on no server" in first.msg, first.msg
+    assert "LEFT DETACHED" not in first.msg and "rerun" in first.msg
+    actions = {v["name"]: v["action"] for v in first["volumes"]}
+    moved = [name for name, action in actions.items() if action == "moved"]
+    back = sorted(name for name, action in actions.items() if action == "put_back")
+    assert len(moved) == 1 and len(back) == 4, actions
+    for name in back:
+        assert where(lab, name) == OLD_PLACES[name], name
+        assert move_tags(lab, name) == set(), f"{name}: back where it was, as before the move"
+        assert name in first.msg or lab.world["volumes"][name] in first.msg
+    assert where(lab, moved[0])[0].startswith("new-"), "the one attached stays on its new server"
+
+    rerun = run_module(MODULE, {"moves": ALL, "poll_interval": 0})
+    assert rerun.changed and not rerun.failed, rerun.msg
+    assert {v["name"]: v["action"] for v in rerun["volumes"]} == {
+        n: "none" if n in moved else "moved" for n in actions
+    }
+    assert all(where(lab, name)[0] == old.replace("old-", "new-") for name, (old, _, _) in OLD_PLACES.items())
+
+
+def test_an_attach_back_refused_too_is_named_left_detached_and_the_rerun_attaches_it(
+    lab, run_module, no_sleep
+):
+    lab.fault("AttachVolume", 2, "IncorrectState", times=2)  # the second attach, and the first attach back
+    first = run_module(MODULE, {"moves": ALL, "poll_interval": 0})
+    assert first.failed and first.changed
+    assert "LEFT DETACHED (the attach back was refused too" in first.msg, first.msg
+    detached = [name for name in OLD_PLACES if where(lab, name)[0] is None]
+    assert len(detached) == 1 and where(lab, detached[0])[2] == "available", detached
+    assert lab.world["volumes"][detached[0]] in first.msg.split("LEFT DETACHED", 1)[1]
+    assert "clusterswap:move-to" in move_tags(lab, detached[0]), "still tagged: the rerun finds it"
+    put_back = [v["name"] for v in first["volumes"] if v["action"] == "put_back"]
+    assert len(put_back) == 3 and all(where(lab, name) == OLD_PLACES[name] for name in put_back)
+
+    rerun = run_module(MODULE, {"moves": ALL, "poll_interval": 0})
+    assert rerun.changed and not rerun.failed, rerun.msg
+    assert all(where(lab, name)[0] == old.replace("old-", "new-") for name, (old, _, _) in OLD_PLACES.items())
+
+
 def test_refuses_a_volume_attached_elsewhere_and_a_taken_device(lab, run_module, no_sleep) -> None:
     elsewhere = run_module(
         MODULE, {"moves": [{"old": "old-storage-2", "new": "new-storage-2", "names": ["home-1"]}]}

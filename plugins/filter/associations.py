@@ -60,6 +60,29 @@ def eip_disassociations(eips: list[dict[str, Any]], flag: str = "needs_move_to_v
     return [{"public_ip": e["public_ip"]} for e in eips if e.get(flag)]
 
 
+def vpc_page_batches(plan: dict[str, Any], size: int = 0) -> list[dict[str, Any]]:
+    """The EIPs whose maintenance page is in the VPC (swap_plan_info's ``moves.to_vpc_page``), in batches
+    of at most ``size`` (0: one batch): per batch, its plan ``eips`` (what eip_vpc_migration takes), its
+    ``associations`` onto the page (what eip_associate takes) and its ``public_ips``."""
+    size = int(size)
+    if size < 0:
+        raise ValueError(f"vpc_page_batches: the batch size must be 0 (all at once) or more, not {size}")
+    moves = list(plan["moves"]["to_vpc_page"])
+    by_ip = {e["public_ip"]: e for e in plan["eips"]}
+    unknown = [m["public_ip"] for m in moves if m["public_ip"] not in by_ip]
+    if unknown:
+        raise ValueError(f"vpc_page_batches: moves.to_vpc_page names EIPs the plan does not have: {unknown}")
+    step = size or len(moves) or 1
+    return [
+        {
+            "eips": [by_ip[m["public_ip"]] for m in moves[start : start + step]],
+            "associations": moves[start : start + step],
+            "public_ips": [m["public_ip"] for m in moves[start : start + step]],
+        }
+        for start in range(0, len(moves), step)
+    ]
+
+
 class FilterModule:
     """The association and interface lists (clusterswap.swap.eni_ip_counts, host_interfaces, ...)."""
 
@@ -70,4 +93,5 @@ class FilterModule:
             "subnet_prefixes": subnet_prefixes,
             "host_interfaces": host_interfaces,
             "eip_disassociations": eip_disassociations,
+            "vpc_page_batches": vpc_page_batches,
         }

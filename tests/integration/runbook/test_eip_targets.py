@@ -164,19 +164,21 @@ def test_vpc_day_every_eip_on_its_exact_target_at_each_step(seeded: Any, tmp_pat
 
 
 def test_vpc_day_page_in_the_vpc_then_live_then_rolled_back(seeded: Any, tmp_path: Path) -> None:
-    """maint-vpc-1 in the fleet: maintenance on takes each Classic EIP off the old cluster
-    (maintenance-page.yml), then moves it to the VPC and onto its own private IP of maint-vpc-1
-    (maintenance-vpc-page.yml), each half four ways; go-live moves them onto the new cluster without moving
+    """maint-vpc-1 in the fleet: maintenance on takes the Classic EIPs off the old cluster, to the VPC and
+    onto their own private IP of maint-vpc-1 a batch of 12 at a time, the last batch only off
+    (maintenance-page.yml), then moves that one (maintenance-vpc-page.yml), each half four ways; go-live moves them onto the new cluster without moving
     them again; rollback restores every one to EC2-Classic and puts it back on its old server."""
     url, world = seeded("vpc-day")
     prepare(url, tmp_path)
     no_hosts = ["--limit", "localhost", "-e", "maintenance_mode_verify_enabled=false"]
     four_runs("maintenance-page.yml", url, tmp_path, *no_hosts)
-    assert {a["Domain"] for a in addresses(url).values()} == {"standard"}, "moved in the second half"
-    assert not any(a.get("InstanceId") for a in addresses(url).values()), "off the old cluster"
+    # a batch at a time (clusterswap_vpc_page_batch_size, 12): the first off, moved and on its page; the last
+    # (the other 12) off the old cluster, moved in the second half
+    page = ids(url)["maint-vpc-1"]
+    where = sorted((a["Domain"], a.get("InstanceId")) for a in addresses(url).values())
+    assert where == [("standard", None)] * 12 + [("vpc", page)] * 12, where
     four_runs("maintenance-vpc-page.yml", url, tmp_path, *no_hosts)
     assert all(on_targets(url, tmp_path, "maintenance").values()), on_targets(url, tmp_path, "maintenance")
-    page = ids(url)["maint-vpc-1"]
     assert {a["InstanceId"] for a in addresses(url).values()} == {page}
     assert len({a["PrivateIpAddress"] for a in addresses(url).values()}) == 24, "one private IP each"
 

@@ -10,6 +10,7 @@ from ansible_collections.clusterswap.swap.plugins.filter.associations import (
     host_interfaces,
     subnet_prefixes,
     target_subnets,
+    vpc_page_batches,
 )
 
 ENIS = [
@@ -82,5 +83,49 @@ def test_eip_disassociations_only_the_eips_that_move_to_the_vpc() -> None:
 
 
 def test_the_filters_are_registered() -> None:
-    names = {"eni_ip_counts", "target_subnets", "subnet_prefixes", "host_interfaces", "eip_disassociations"}
+    names = {
+        "eni_ip_counts",
+        "target_subnets",
+        "subnet_prefixes",
+        "host_interfaces",
+        "eip_disassociations",
+        "vpc_page_batches",
+    }
     assert set(FilterModule().filters()) == names
+
+
+def page_plan(count: int) -> dict:
+    eips = [
+        {"public_ip": f"198.51.100.{n}", "page_in_vpc": True, "needs_move_to_vpc": True} for n in range(count)
+    ]
+    eips.append({"public_ip": "203.0.113.9", "page_in_vpc": False, "needs_move_to_vpc": True})
+    moves = [
+        {"public_ip": e["public_ip"], "instance_id": "i-page", "private_ip_address": f"10.0.0.{n}"}
+        for n, e in enumerate(eips[:count])
+    ]
+    return {"eips": eips, "moves": {"to_vpc_page": moves}}
+
+
+def test_vpc_page_batches_bound_each_batch_and_keep_the_plans_order() -> None:
+    batches = vpc_page_batches(page_plan(24), 10)
+    assert [len(b["public_ips"]) for b in batches] == [10, 10, 4]
+    assert [ip for b in batches for ip in b["public_ips"]] == [f"198.51.100.{n}" for n in range(24)]
+    for batch in batches:
+        assert [e["public_ip"] for e in batch["eips"]] == batch["public_ips"]
+        assert [a["public_ip"] for a in batch["associations"]] == batch["public_ips"]
+    assert "203.0.113.9" not in [ip for b in batches for ip in b["public_ips"]], "its page is not in the VPC"
+
+
+def test_vpc_page_batches_zero_is_one_batch_and_none_without_a_page_in_the_vpc() -> None:
+    assert [len(b["public_ips"]) for b in vpc_page_batches(page_plan(24), 0)] == [24]
+    assert [len(b["public_ips"]) for b in vpc_page_batches(page_plan(24), 100)] == [24]
+    assert vpc_page_batches(page_plan(0), 8) == []
+
+
+def test_vpc_page_batches_refuse_a_negative_size_and_an_eip_the_plan_lacks() -> None:
+    with pytest.raises(ValueError, match=r"must be 0 \(all at once\) or more, not -1"):
+        vpc_page_batches(page_plan(3), -1)
+    plan = page_plan(2)
+    plan["moves"]["to_vpc_page"].append({"public_ip": "192.0.2.1"})
+    with pytest.raises(ValueError, match=r"does not have: \['192.0.2.1'\]"):
+        vpc_page_batches(plan, 1)

@@ -440,7 +440,9 @@ def tag_moving(client: Any, steps: list[Step]) -> None:
         )
 
 
-def untag_moved(client: Any, steps: list[Step]) -> None:
+def untag(client: Any, steps: list[Step], keys: tuple[str, ...]) -> None:
+    """Remove these move tags from the volumes: once attached to the new instance (TAG_TO and TAG_DEVICE:
+    TAG_FROM stays, so a rerun still finds them), or back on the old one (all three: as before the move)."""
     ids = [s.volume.volume_id for s in steps]
     if ids:
         call(
@@ -449,21 +451,7 @@ def untag_moved(client: Any, steps: list[Step]) -> None:
             ", ".join(ids),
             "DeleteTags on",
             Resources=ids,
-            Tags=[{"Key": TAG_TO}, {"Key": TAG_DEVICE}],
-        )
-
-
-def untag_put_back(client: Any, steps: list[Step]) -> None:
-    """Volumes back on their old instance carry no move tags: as before the move began."""
-    ids = [s.volume.volume_id for s in steps]
-    if ids:
-        call(
-            client,
-            "delete_tags",
-            ", ".join(ids),
-            "DeleteTags on",
-            Resources=ids,
-            Tags=[{"Key": TAG_FROM}, {"Key": TAG_TO}, {"Key": TAG_DEVICE}],
+            Tags=[{"Key": key} for key in keys],
         )
 
 
@@ -678,8 +666,8 @@ def move_all(module: AnsibleAWSModule, client: Any, steps: list[Step], todo: lis
     not_home, _ = wait_for(
         module, client, back, is_home, p["attach_timeout"], "back on the old server", progress
     )
-    untag_moved(client, [s for s in attaching if s not in late])
-    untag_put_back(client, [s for s in back if s not in not_home])
+    untag(client, [s for s in attaching if s not in late], (TAG_TO, TAG_DEVICE))
+    untag(client, [s for s in back if s not in not_home], (TAG_FROM, TAG_TO, TAG_DEVICE))
     final = {**{s.volume.volume_id: s.volume for s in steps}, **describe_volumes(client)}
     after = entries(steps, final, check_mode=False)
     result = {

@@ -6,15 +6,19 @@ finishes the swap, every EIP live on the new cluster, the window measured across
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from lab.probe import summarize, violations
-from tests.lab.helpers import http_get, in_container, labctl, page_fields, podman
+from tests.lab.helpers import REPO, http_get, in_container, labctl, page_fields, podman
 from tests.lab.test_swap_e2e import (
+    LATENCY,
     assert_live_on_new_cluster,
     eips_by_holder,
     failed_lines,
@@ -25,7 +29,7 @@ from tests.lab.test_swap_e2e import (
     world,
 )
 
-pytestmark = pytest.mark.faults
+pytestmark = [pytest.mark.faults, pytest.mark.timeout(1500)]  # two swaps each
 OLD_CLUSTER = ["old-lb-1", "old-lb-2", "old-web-1", "old-housekeeping-1"]
 # an EIP moves from one private IP to another in one AssociateAddress: no gap beyond the association latency,
 # the edge's route cache and the probe's own interval (as tests/lab/test_swap_e2e.py)
@@ -36,6 +40,42 @@ MAX_NO_PAGE = 1.5
 def reseeded_after(lab_session: None) -> Iterator[None]:
     yield
     labctl("seed", "--scenario", "default")
+
+
+def swap_broken(
+    break_it: Callable[[], Any], repair: Callable[[], Any], at: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """A fresh default world, one swap with the fault made before it (or, with `at`, when a line with that
+    text is printed: mid-window), then the fault repaired whatever the swap did."""
+    labctl("seed", "--scenario", "default")
+    if at is None:
+        break_it()
+    args = [sys.executable, "-m", "lab.labctl", "swap", "--scenario", "default", "--latency-scale", LATENCY]
+    env = {**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_VERBOSITY": "0"}
+    lines: list[str] = []
+    try:
+        with subprocess.Popen(
+            args, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        ) as proc:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                lines.append(line)
+                if at is not None and at in line:
+                    break_it()
+                    at = None
+            rc = proc.wait(timeout=60)
+    finally:
+        repair()
+    assert at is None, "the line to break the cluster at never came:\n" + "".join(lines[-60:])
+    return subprocess.CompletedProcess(args, rc, "".join(lines), "")
+
+
+def assert_safe(expected: str) -> None:
+    """playbooks/verify.yml, read-only, on the lab: every safety rule holds, every EIP on `expected`."""
+    done = swap(
+        "default", "--playbook", "playbooks/verify.yml", "-e", f"clusterswap_verify_expected={expected}"
+    )
+    assert done.returncode == 0 and "Every safety rule holds." in done.stdout, failed_lines(done.stdout)
 
 
 def clusters_seen(report: dict[str, Any]) -> dict[str, list[str]]:
@@ -52,14 +92,9 @@ def test_a_maintenance_server_that_does_not_answer_stops_the_swap_with_the_site_
     """The maintenance server paused (its container frozen: the connection to it fails, as an instance that
     stopped answering SSH): the swap stops at its first task on the server, before any EIP leaves the old
     cluster, and the site stays up on the old cluster. Unpaused, a rerun does the whole swap."""
-    labctl("seed", "--scenario", "default")
+    first = swap_broken(lambda: podman("pause", "cs-maint-1"), lambda: podman("unpause", "cs-maint-1"))
     ids = world()["instances"]
     old_holders = {ids["old-lb-1"], ids["old-lb-2"]}
-    podman("pause", "cs-maint-1")
-    try:
-        first = swap("default")
-    finally:
-        podman("unpause", "cs-maint-1")
     assert first.returncode != 0, first.stdout[-3000:]
     assert "UNREACHABLE" in first.stdout and "maint-1" in failed_lines(first.stdout), failed_lines(
         first.stdout
@@ -74,10 +109,12 @@ def test_a_maintenance_server_that_does_not_answer_stops_the_swap_with_the_site_
     report = probe_report(first.stdout)
     assert violations(report, MAX_NO_PAGE) == []
     assert all(seen == ["old"] for seen in clusters_seen(report).values()), clusters_seen(report)
+    assert_safe("old")
 
     second = swap("default")
     assert second.returncode == 0, failed_lines(second.stdout)
     assert_live_on_new_cluster(8)
+    assert_safe("new")
     report = probe_report(second.stdout)
     assert violations(report, MAX_NO_PAGE) == []
     for ip, seen in clusters_seen(report).items():
@@ -87,17 +124,18 @@ def test_a_maintenance_server_that_does_not_answer_stops_the_swap_with_the_site_
 def test_a_failed_office_check_stops_before_go_live_on_the_page_then_a_rerun_goes_live(
     lab: dict[str, Any],
 ) -> None:
-    """The new cluster's web server down (nginx stopped on new-web-1: its load balancers answer 502): the
-    office check fails, the swap stops before go-live with every EIP on the maintenance page (users see the
-    page, never nothing), saying which check failed. Web server started again, the rerun goes live; the
-    timeline's window runs from the first run's opening to the rerun's go-live."""
-    labctl("seed", "--scenario", "default")
+    """The new cluster's web server goes down mid-window, once maintenance is on (nginx stopped on
+    new-web-1 as the old servers stop: its load balancers answer 502; broken before the swap, maintenance's
+    own proof of the office bypass, step 2.3, stops it even earlier, the old cluster still up): the office
+    check fails, the swap stops before go-live with every EIP on the maintenance page (users see the page,
+    never nothing), saying which check failed. Web server started again, the rerun goes live; the timeline's
+    window runs from the first run's opening to the rerun's go-live."""
+    first = swap_broken(
+        lambda: in_container("cs-new-web-1", "systemctl stop nginx"),
+        lambda: in_container("cs-new-web-1", "systemctl start nginx"),
+        at="PLAY [Phase 3 | Stop the old ephemeral servers]",
+    )
     ids = world()["instances"]
-    in_container("cs-new-web-1", "systemctl stop nginx")
-    try:
-        first = swap("default")
-    finally:
-        in_container("cs-new-web-1", "systemctl start nginx")
     assert first.returncode != 0, first.stdout[-3000:]
     assert "Stop before go-live: the new cluster failed the office checks" in first.stdout, failed_lines(
         first.stdout
@@ -114,12 +152,14 @@ def test_a_failed_office_check_stops_before_go_live_on_the_page_then_a_rerun_goe
         assert seen[0] == "old" and seen[-1] == "maintenance" and "new" not in seen, (ip, seen)
     states = instance_states()
     assert all(states[name] == "stopped" for name in OLD_CLUSTER), states
+    assert_safe("maintenance")
 
     started = time.monotonic()
     second = swap("default")
     rerun_s = time.monotonic() - started
     assert second.returncode == 0, failed_lines(second.stdout)
     assert_live_on_new_cluster(8)
+    assert_safe("new")
     report = probe_report(second.stdout)
     assert violations(report, MAX_NO_PAGE) == []
     for ip, seen in clusters_seen(report).items():

@@ -268,6 +268,7 @@ def test_vpc_day_end_to_end_keeps_every_byte_then_nothing_to_do(lab: dict[str, A
     assert_allowed(lab_api("/_lab/api-stats"), storage=True, vpc=True)
 
 
+@pytest.mark.timeout(1500)  # two swaps: past the default 600 s on a loaded 2-core machine (CI once)
 def test_vpc_to_vpc_end_to_end_xen_to_nitro_every_byte_then_nothing_to_do(lab: dict[str, Any]) -> None:
     """The form of the day an account can still have: old cluster (Xen) in one VPC, new cluster (Nitro) in
     another. The volumes leave Xen-named old servers (/dev/xvdf) and arrive on Nitro ones as NVMe devices

@@ -6,6 +6,8 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from lab.hosts.world import LABEL, STATE_DIR, VOLUME_DIR
 from tests.lab.helpers import http_get, labctl, podman
 
@@ -44,6 +46,9 @@ def _cmdline(p: Path) -> str:
         return ""
 
 
+# ~3.5 min: `make long`. CI runs on a fresh machine, where the session's own `labctl down` ends the lab;
+# what a lab leaves behind matters on a workstation that brings it up and down all day.
+@pytest.mark.long
 def test_up_seed_down_twice_leaves_nothing_behind() -> None:
     # the largest world (vpc-day: 58 hosts) the first time; the second proves `up` after `down` starts clean
     for reseed_with in ("vpc-day", None):

@@ -166,8 +166,9 @@ def test_vpc_day_every_eip_on_its_exact_target_at_each_step(seeded: Any, tmp_pat
 def test_vpc_day_page_in_the_vpc_then_live_then_rolled_back(seeded: Any, tmp_path: Path) -> None:
     """maint-vpc-1 in the fleet: maintenance on takes the Classic EIPs off the old cluster, to the VPC and
     onto their own private IP of maint-vpc-1 a batch of 12 at a time, the last batch only off
-    (maintenance-page.yml), then moves that one (maintenance-vpc-page.yml), each half four ways; go-live moves them onto the new cluster without moving
-    them again; rollback restores every one to EC2-Classic and puts it back on its old server."""
+    (maintenance-page.yml), then moves that one (maintenance-vpc-page.yml), each half four ways; go-live
+    moves them onto the new cluster without moving them again; rollback restores every one to EC2-Classic and
+    puts it back on its old server."""
     url, world = seeded("vpc-day")
     prepare(url, tmp_path)
     no_hosts = ["--limit", "localhost", "-e", "maintenance_mode_verify_enabled=false"]

@@ -248,7 +248,8 @@ def test_rollback_with_eips_still_moving_to_the_vpc_waits_for_them_then_restores
     cannot be stopped), restores them to EC2-Classic and puts every EIP back on its old server."""
     url, seeded = world("vpc-day")
     prepare(url, tmp_path)
-    run_ok("maintenance-page.yml", url, tmp_path, *NO_HOSTS)
+    # all at once (not a batch at a time): every Classic EIP off the old cluster, none moved yet
+    run_ok("maintenance-page.yml", url, tmp_path, *NO_HOSTS, "-e", "clusterswap_vpc_page_batch_size=0")
     assert not any(a.get("InstanceId") for a in addresses(url).values()), "off the old cluster"
     lab.set_latency(0.3)  # a move to the VPC takes tens of seconds
     moving = sorted(addresses(url))[:3]

@@ -172,7 +172,8 @@ def test_vpc_day_page_in_the_vpc_then_live_then_rolled_back(seeded: Any, tmp_pat
     url, world = seeded("vpc-day")
     prepare(url, tmp_path)
     no_hosts = ["--limit", "localhost", "-e", "maintenance_mode_verify_enabled=false"]
-    four_runs("maintenance-page.yml", url, tmp_path, *no_hosts)
+    batches = ["-e", "clusterswap_vpc_page_batch_size=12"]
+    four_runs("maintenance-page.yml", url, tmp_path, *no_hosts, *batches)
     # a batch at a time (clusterswap_vpc_page_batch_size, 12): the first off, moved and on its page; the last
     # (the other 12) off the old cluster, moved in the second half
     page = ids(url)["maint-vpc-1"]

@@ -121,13 +121,17 @@ def _role_call(playbook: str, hosts: str, name: str, tasks_from: str | None, rol
     return EntryPoint(playbook, hosts, name, entry, dict(role_vars or {}))
 
 
-def _tasks_calls(playbook: str, hosts: str, tasks: list[dict[str, Any]]) -> list[EntryPoint]:
+def _tasks_calls(
+    playbook: str, hosts: str, tasks: list[dict[str, Any]], play_vars: dict[str, Any]
+) -> list[EntryPoint]:
+    """The include_role tasks, each with the play's vars and its own (the task's win)."""
     calls = []
     for task in tasks:
         for key in INCLUDE_ROLE & task.keys():
             args = task[key]
-            calls.append(_role_call(playbook, hosts, args["name"], args.get("tasks_from"), task.get("vars")))
-        calls += _tasks_calls(playbook, hosts, task.get("block", []))
+            role_vars = {**play_vars, **dict(task.get("vars") or {})}
+            calls.append(_role_call(playbook, hosts, args["name"], args.get("tasks_from"), role_vars))
+        calls += _tasks_calls(playbook, hosts, task.get("block", []), play_vars)
     return calls
 
 
@@ -142,7 +146,9 @@ def entry_points(loader: DataLoader) -> list[EntryPoint]:
                 role = {"role": role} if isinstance(role, str) else role
                 calls.append(_role_call(path.name, play["hosts"], role["role"], None, role.get("vars")))
             for section in ("pre_tasks", "tasks", "post_tasks"):
-                calls += _tasks_calls(path.name, play["hosts"], play.get(section, []))
+                calls += _tasks_calls(
+                    path.name, play["hosts"], play.get(section, []), dict(play.get("vars") or {})
+                )
     return calls
 
 

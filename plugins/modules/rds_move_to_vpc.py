@@ -191,8 +191,9 @@ db_instances:
       description:
         - What this run did. C(moved) (the move was issued), C(resumed) (it was already moving; waited for
           it), C(security_groups) (already in the subnet group; VPC security groups set),
-          C(none) (already there), C(would_move), C(would_wait), C(would_set_security_groups) (check mode),
-          C(in_progress) (O(wait=false), still moving), C(failed) (refused, or ended in a failure status).
+          C(none) (already there), C(would_move), C(would_wait), C(would_set_security_groups) (check mode
+          and O(preflight=true)), C(in_progress) (O(wait=false), still moving), C(failed) (refused, or ended
+          in a failure status; with O(preflight=true): a DB with one of RV(problems)).
       type: str
       sample: moved
     status:
@@ -575,7 +576,8 @@ def check_mode_entry(db: Db, plan: Plan, target: SubnetGroup, groups: list[str] 
         return Db(**{**db.__dict__, "security_groups": tuple(groups or ())}).to_result(
             "would_set_security_groups"
         )
-    return db.to_result("none")
+    # in no list: a DB with a problem (only pre-flight reports it rather than failing)
+    return db.to_result("none" if name in plan.done else "failed")
 
 
 def diff(before: dict[str, Db], entries: list[dict[str, Any]]) -> dict[str, Any]:
@@ -714,7 +716,11 @@ def run(module: AnsibleAWSModule) -> None:
         module.exit_json(
             changed=False,
             problems=plan.problems,
-            db_instances=[before[n].to_result("none") for n in names if n in before],
+            db_instances=[
+                check_mode_entry(before[n], plan, found, groups) if found else before[n].to_result("none")
+                for n in names
+                if n in before
+            ],
             target=found.to_result() if found else None,
             progress=[],
             elapsed_seconds=round(time.monotonic() - start, 1),

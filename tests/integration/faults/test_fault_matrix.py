@@ -498,7 +498,14 @@ def test_fault(case: Case, lab: LabClient, seeded: Any, tmp_path: Path) -> None:
             # limited to the controller like the swap's run (run_streaming), with its vars (no_host_vars): the
             # volumes go back on the AWS side only
             finish = run_playbook(
-                "rollback.yml", url, tmp_path, "--limit", "localhost", *extra, "-e", "rollback_check_enabled=false"
+                "rollback.yml",
+                url,
+                tmp_path,
+                "--limit",
+                "localhost",
+                *extra,
+                "-e",
+                "rollback_check_enabled=false",
             )
             expected = "old"
         elif case.outcome in (RERUN,) or case.kill_after is not None:
@@ -512,7 +519,9 @@ def test_fault(case: Case, lab: LabClient, seeded: Any, tmp_path: Path) -> None:
             finish = None
             expected = "old" if case.outcome == PREFLIGHT else "new"
         if finish is not None:
-            assert finish.returncode == 0 and recap(finish)["failed"] == 0, f"{case.id}: {finish.stdout[-3000:]}"
+            assert finish.returncode == 0 and recap(finish)["failed"] == 0, (
+                f"{case.id}: {finish.stdout[-3000:]}"
+            )
     after = account(url)
     verify = run_playbook("verify.yml", url, tmp_path, "-e", f"clusterswap_verify_expected={expected}")
     assert recap(verify)["failed"] == 0, f"{case.id}: verify.yml:\n{verify.stdout[-3000:]}"

@@ -69,9 +69,9 @@ test: setup ## every linter and every test but the long rehearsals, bringing up 
 	$(MAKE) lint
 	$(PY) -m pytest -m "not long and not faults" -n $(TEST_WORKERS) --durations=40 tests
 
-faults: setup ## the whole bad-input and fault matrix and rollback from every phase (tests/unit/faults, tests/integration/faults: the table in reports/fault-matrix.md; the lab's own faults in tests/lab/test_lab_faults.py; make test runs a representative slice)
+faults: setup ## the whole bad-input and fault matrix and rollback from every phase (tests/unit/faults, tests/integration/faults: the table in reports/fault-matrix.md; the lab's own faults in tests/lab/test_lab_faults.py and rollback after the storage moves on its hosts; make test runs a representative slice)
 	$(PY) -m pytest -n $(TEST_WORKERS) -v tests/unit/faults tests/integration/faults tests/integration/runbook/test_rollback_phases.py \
-		tests/lab/test_lab_faults.py
+		tests/lab/test_lab_faults.py tests/lab/test_storage_swap.py::test_rollback_after_the_moves_puts_every_volume_and_postgres_back
 
 long: setup ## the long rehearsals (marked long): the vpc-day swap, staging on the lab, the incident on 58 hosts, molecule storage
 	$(PY) -m pytest -m long tests

@@ -47,7 +47,7 @@ def world(lab: dict[str, Any]) -> dict[str, Any]:
     return lab_api("/_lab/world")
 
 
-def play(*args: str) -> subprocess.CompletedProcess[str]:
+def play(*args: str, playbook: str = PLAYBOOK) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
@@ -56,7 +56,7 @@ def play(*args: str) -> subprocess.CompletedProcess[str]:
         "ANSIBLE_NOCOLOR": "1",
     }
     return subprocess.run(
-        [str(REPO / ".venv" / "bin" / "ansible-playbook"), PLAYBOOK, *args],
+        [str(REPO / ".venv" / "bin" / "ansible-playbook"), playbook, *args],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -135,6 +135,29 @@ def test_four_runs_move_storage_and_postgres_byte_for_byte(world: dict[str, Any]
     again_check = play("--check")
     assert again_check.returncode == 0 and changed(again_check.stdout) == 0, again_check.stdout[-4000:]
     again = play()
+    assert again.returncode == 0 and changed(again.stdout) == 0, again.stdout[-4000:]
+
+
+@pytest.mark.faults  # make faults (rollback from every phase); make test's slice: tests/integration/runbook
+def test_rollback_after_the_moves_puts_every_volume_and_postgres_back(world: dict[str, Any]) -> None:
+    """R.3 on real hosts: after the storage and Postgres moves, rollback.yml stops the exports and Postgres on
+    the new servers, unmounts, moves every volume back to its old server at its device, mounts it there and
+    proves the files and rows are what the new servers held; a second rollback changes nothing."""
+    moved = play()
+    assert moved.returncode == 0, moved.stdout[-6000:]
+    back = play(playbook="playbooks/rollback.yml")
+    assert back.returncode == 0, back.stdout[-6000:]
+    for name, old in [("home-1", "old-storage-1"), ("home-2", "old-storage-1"), ("home-3", "old-storage-2"),
+                      ("logs-1", "old-logstorage-1"), ("pgdata-1", "old-postgres-1")]:  # fmt: skip
+        assert attached_to(world, name) == (old, "in-use"), name
+    assert "/srv/home2" in in_container("cs-old-storage-1", "findmnt -rn -o TARGET")
+    assert "/srv/home2" not in in_container("cs-new-storage-1", "findmnt -rn -o TARGET")
+    # independent of the roles' manifests: the seed's checksums, on the old servers again
+    assert_files_as_seeded("cs-old-storage-1", ["home-1", "home-2"])
+    assert seed.postgres_checksums("cs-old-postgres-1") == seed.read_manifest()["postgres"]["tables"]
+    assert in_container("cs-new-postgres-1", "pg_lsclusters --no-header").split()[3] == "down"
+
+    again = play(playbook="playbooks/rollback.yml")
     assert again.returncode == 0 and changed(again.stdout) == 0, again.stdout[-4000:]
 
 

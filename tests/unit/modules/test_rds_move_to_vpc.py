@@ -292,6 +292,22 @@ def test_refusals_fail_before_any_change(make_lab, run_module, api_calls, setup:
     assert not pre.failed and not pre.changed, pre.msg
     assert any(expected in q for q in pre["problems"]), pre["problems"]
     assert api_calls.calls["ModifyDBInstance"] == 0, "pre-flight changes nothing"
+    actions = {d["db_instance_identifier"]: d["action"] for d in pre["db_instances"]}
+    if setup in ("failure_status", "stopped"):
+        assert actions["mysql-1"] == "failed", actions  # rollback's R.6 names it from this
+
+
+def test_preflight_gives_each_dbs_planned_action(make_lab, run_module, api_calls) -> None:
+    make_lab("vpc-day")
+    pre = run_module(
+        MODULE, {"db_instance_identifier": "mysql-1", "db_subnet_group_name": GROUP, "preflight": True}
+    )
+    assert not pre.failed and not pre.changed and pre["problems"] == [], pre
+    [entry] = pre["db_instances"]
+    assert entry["action"] == "would_move" and entry["db_subnet_group_name"] == GROUP, entry
+    assert api_calls.calls["ModifyDBInstance"] == 0 and "DBSubnetGroup" not in db(), (
+        "pre-flight changes nothing"
+    )
 
 
 def test_aws_refusal_at_modify_names_db_code_and_what_to_do(make_lab, run_module) -> None:

@@ -23,6 +23,12 @@ def rollback_storage_moves(servers: list[dict[str, Any]]) -> list[dict[str, Any]
     return turned
 
 
+def hosted_moves(servers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The storage moves whose host steps run (unmount, checksums, mount): every one but those that set
+    host_steps: false (a pair with no host to log in to moves on the AWS side only)."""
+    return [server for server in servers if server.get("host_steps", True) is not False]
+
+
 def rollback_mounts(mounts: dict[str, dict[str, str]], servers: list[dict[str, Any]]) -> dict[str, Any]:
     """The new servers' mounts ({new server: {device: mount point}}) keyed by the old server of each pair:
     the old servers mount their volumes where the swap mounted them on the new ones (the old mount points)."""
@@ -74,6 +80,7 @@ class FilterModule:
     def filters(self) -> dict[str, Callable[..., Any]]:
         return {
             "rollback_storage_moves": rollback_storage_moves,
+            "hosted_moves": hosted_moves,
             "rollback_mounts": rollback_mounts,
             "rds_rollback_notes": rds_rollback_notes,
         }

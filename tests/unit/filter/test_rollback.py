@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from ansible_collections.clusterswap.swap.plugins.filter.rollback import (
+    hosted_moves,
     rds_rollback_notes,
     rollback_mounts,
     rollback_storage_moves,
@@ -25,6 +26,13 @@ def test_storage_moves_turn_around_keeping_devices_and_host_steps() -> None:
     ]
     assert rollback_storage_moves(turned) == SERVERS, "turned twice: the swap's own moves"
     assert SERVERS[0]["old"] == "old-storage-1", "the input is not changed"
+
+
+def test_hosted_moves_are_those_without_host_steps_false() -> None:
+    assert hosted_moves(SERVERS) == [SERVERS[0]], "no host_steps: the host steps run"
+    assert hosted_moves([{**SERVERS[0], "host_steps": True}]) == [{**SERVERS[0], "host_steps": True}]
+    assert hosted_moves(rollback_storage_moves(SERVERS)) == rollback_storage_moves(SERVERS)[:1]
+    assert hosted_moves([]) == []
 
 
 def test_a_storage_move_without_both_ends_is_refused() -> None:

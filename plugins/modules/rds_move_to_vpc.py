@@ -193,7 +193,7 @@ db_instances:
           it), C(security_groups) (already in the subnet group; VPC security groups set),
           C(none) (already there), C(would_move), C(would_wait), C(would_set_security_groups) (check mode
           and O(preflight=true)), C(in_progress) (O(wait=false), still moving), C(failed) (refused, or ended
-          in a failure status; with O(preflight=true): a DB with one of RV(problems)).
+          in a failure status; with O(preflight=true), a DB with one of RV(problems)).
       type: str
       sample: moved
     status:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ansible.module_utils.parsing.convert_bool import boolean
+
 #: rds_move_to_vpc's check-mode actions by what they say of a DB: in the target group, moving there, not moved
 IN_TARGET = ("none", "would_set_security_groups", "security_groups")
 MOVING = ("would_wait", "in_progress", "resumed")
@@ -25,8 +27,9 @@ def rollback_storage_moves(servers: list[dict[str, Any]]) -> list[dict[str, Any]
 
 def hosted_moves(servers: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The storage moves whose host steps run (unmount, checksums, mount): every one but those that set
-    host_steps: false (a pair with no host to log in to moves on the AWS side only)."""
-    return [server for server in servers if server.get("host_steps", True) is not False]
+    host_steps: false (a pair with no host to log in to moves on the AWS side only). host_steps is read as
+    Ansible reads a boolean (``| bool``): "no", "false", 0 and False all mean false."""
+    return [server for server in servers if boolean(server.get("host_steps", True), strict=False)]
 
 
 def rollback_mounts(mounts: dict[str, dict[str, str]], servers: list[dict[str, Any]]) -> dict[str, Any]:

@@ -33,6 +33,9 @@ def test_hosted_moves_are_those_without_host_steps_false() -> None:
     assert hosted_moves([{**SERVERS[0], "host_steps": True}]) == [{**SERVERS[0], "host_steps": True}]
     assert hosted_moves(rollback_storage_moves(SERVERS)) == rollback_storage_moves(SERVERS)[:1]
     assert hosted_moves([]) == []
+    for false in ("no", "false", "False", 0):
+        assert hosted_moves([{**SERVERS[0], "host_steps": false}]) == [], f"{false!r} is false"
+    assert hosted_moves([{**SERVERS[0], "host_steps": "yes"}]) == [{**SERVERS[0], "host_steps": "yes"}]
 
 
 def test_a_storage_move_without_both_ends_is_refused() -> None:
